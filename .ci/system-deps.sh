@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite needs when they are missing.
+# PostgreSQL: the suite uses the server on 127.0.0.1:5432 when one answers; otherwise it
+# starts a throwaway cluster with pg_ctl, so the server binaries must be present.
+set -euo pipefail
+
+have_pg_server() { ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; }
+pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "system-deps: need $* but not root; install them with apt-get" >&2
+    return 1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! pg_answers && ! have_pg_server; then
+  echo "system-deps: no PostgreSQL on 127.0.0.1:5432 and no pg_ctl; installing Debian's postgresql"
+  apt_install postgresql
+fi

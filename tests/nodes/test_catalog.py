@@ -1,0 +1,51 @@
+"""The built-in node types as the registry, the docs and the form builder see them."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.nodes import FAMILY_MODULES, build_registry, default_registry
+
+EXPECTED = {
+    # name: (cost, lane, branches, side_effects)
+    "http.request": (1, "light", (), True),
+    "logic.condition": (0, "light", ("true", "false"), False),
+    "data.transform": (0, "light", (), False),
+    "data.map": (0, "light", (), False),
+    "text.combine": (0, "light", (), False),
+    "flow.delay": (0, "light", (), False),
+}
+
+
+def test_registry_holds_every_built_in_type() -> None:
+    registry = build_registry()
+
+    assert set(registry.names()) == set(EXPECTED)
+    for name, (cost, lane, branches, side_effects) in EXPECTED.items():
+        node_type = registry.get(name)
+        assert (node_type.cost, node_type.lane, node_type.branches, node_type.side_effects) == (
+            cost,
+            lane,
+            branches,
+            side_effects,
+        )
+
+
+def test_default_registry_is_built_once() -> None:
+    assert default_registry() is default_registry()
+
+
+def test_family_modules_are_importable_paths() -> None:
+    assert all(module.startswith("shared.nodes.") for module in FAMILY_MODULES)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_type_is_documented_for_forms(name: str) -> None:
+    described = default_registry().get(name).describe()
+    schema = described["config_schema"]
+
+    assert len(described["description"]) > 40
+    assert schema["additionalProperties"] is False
+    for field_name, field_schema in schema["properties"].items():
+        assert field_schema.get("description"), f"{name}.{field_name} has no description"
+        assert field_schema.get("examples"), f"{name}.{field_name} has no examples"
