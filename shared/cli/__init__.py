@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from shared.cli.accounts import keys_app, users_app
 from shared.cli.files import CliInputError, load_credentials_file, load_workflow_file, parse_inputs
 
 app = typer.Typer(
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)

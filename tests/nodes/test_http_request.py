@@ -313,6 +313,7 @@ async def test_client_errors_fail_for_good_with_remote_message(server, run_node,
 
     assert not failed.value.retryable
     assert f"HTTP {status}" in failed.value.message
+    assert f" from GET {server.url('/x')}:" in failed.value.message
     assert '{"error": "widget was\\nrejected"}' in failed.value.message
     assert "hidden" not in failed.value.message
 

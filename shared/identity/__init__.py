@@ -1,0 +1,1 @@
+"""Identities: API keys now; Clerk JWTs and guest trials with the identity issue."""
