@@ -1,0 +1,1 @@
+"""The parts of `shared.scheduling`: expression parsing, fire-time search, descriptions. Import from there."""
