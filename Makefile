@@ -16,9 +16,7 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 dev: $(INSTALLED)
-	$(BIN)/flowbuilder db upgrade
-	$(BIN)/flowbuilder run examples/hello.json --input name=developer
-	@echo "Ready: try '$(BIN)/flowbuilder run examples/order-triage.json' (see README.md, 5-minute tour)"
+	$(BIN)/flowbuilder dev
 
 test: $(INSTALLED)
 	bash .ci/system-deps.sh

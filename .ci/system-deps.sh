@@ -19,3 +19,9 @@ if ! pg_answers && ! have_pg_server; then
   echo "system-deps: no PostgreSQL on 127.0.0.1:5432 and no pg_ctl; installing Debian's postgresql"
   apt_install postgresql
 fi
+
+# curl: the README's API tour is run verbatim by the end-to-end tests.
+if ! command -v curl >/dev/null 2>&1; then
+  echo "system-deps: installing curl"
+  apt_install curl
+fi

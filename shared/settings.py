@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in data_dir when unset")
     database_echo: bool = False
 
+    local_tick_s: float = Field(default=2.0, gt=0, description="How often the dev process runs the schedule tick")
+
     # Engine limits
     max_concurrency: int = Field(default=8, ge=1, description="Steps of one execution running at once")
     for_each_concurrency: int = Field(default=4, ge=1, description="Items of one for_each node at once")

@@ -1,0 +1,237 @@
+"""The dev process's workers: a background thread with its own event loop, running executions taken
+from the in-process queue, both lanes alike (ARCHITECTURE.md, "Lanes").
+
+Each message is claimed first (`queued` -> `running`), so a duplicate is dropped. One execution's
+crash is logged and recorded on that execution; the pool carries on. On `stop`, executions still
+running are interrupted and handed back to the outbox (`queued`, not dispatched, next attempt), so
+the next start resumes them, re-using the steps that already succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shared.db.execution_store import SqlExecutionStore
+from shared.db.models import Execution, ExecutionEvent
+from shared.engine.recorder import EventListener
+from shared.engine.runner import WorkflowRunner
+from shared.engine.store import EventWrite
+from shared.queue.inprocess import InProcessQueue
+from shared.queue.messages import QueueMessage
+from shared.settings import Settings
+from shared.vault import InMemoryCredentialProvider
+
+logger = logging.getLogger("flowbuilder.worker")
+
+POLL_S = 0.2
+"""How long one wait on the queue lasts: bounds how long `stop` waits for idle consumers."""
+INTERRUPT_GRACE_S = 2.0
+"""After `stop`'s timeout: how long interrupted runs get to finish their running steps."""
+
+executions = Execution.__table__
+events = ExecutionEvent.__table__
+
+
+class LocalWorkerPool:
+    def __init__(
+        self,
+        engine: Engine,
+        queue: InProcessQueue,
+        settings: Settings,
+        *,
+        concurrency: int = 4,
+        listeners: Iterable[EventListener] = (),
+    ) -> None:
+        self.engine = engine
+        self.queue = queue
+        self.concurrency = concurrency
+        self.listeners = tuple(listeners)
+        self.worker_id = f"local-{socket.gethostname()}-{os.getpid()}"
+        self.store = SqlExecutionStore(engine)
+        self.runner = WorkflowRunner(
+            self.store, settings=settings, credentials=InMemoryCredentialProvider({}), listeners=self.listeners
+        )
+        self._stopping = threading.Event()
+        self._take_lock = threading.Lock()
+        self._checking = threading.Event()
+        self._idle = threading.Condition()
+        self._in_hand = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the pool has already been started")
+        self._thread = threading.Thread(target=self._thread_main, name="local-worker-pool", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Take no more messages; give running executions `timeout` seconds to finish, then
+        interrupt them and hand them back."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping.set()
+        thread.join(timeout)
+        if thread.is_alive():
+            logger.info("interrupting running executions")
+            self.runner.drain()
+            thread.join(INTERRUPT_GRACE_S)
+        if thread.is_alive() and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(self._cancel_running)
+            thread.join(INTERRUPT_GRACE_S)
+        if thread.is_alive():
+            logger.warning("the worker pool did not stop in time")
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until the queue is empty and no execution is running; False if `timeout` ran out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = POLL_S if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._is_idle(min(POLL_S, remaining)):
+                return True
+            with self._idle:
+                self._idle.wait(min(0.05, remaining))
+
+    def _is_idle(self, wait: float) -> bool:
+        # The taker takes a message and counts it in hand while holding `_take_lock`, so while we
+        # hold it no message can be between the queue and the count.
+        self._checking.set()
+        try:
+            if not self._take_lock.acquire(timeout=wait):
+                return False
+        finally:
+            self._checking.clear()
+        try:
+            with self._idle:
+                return self.queue.qsize() == 0 and self._in_hand == 0
+        finally:
+            self._take_lock.release()
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            logger.exception("the worker pool stopped on an error")
+
+    async def _main(self) -> None:
+        """Take a message whenever one of the `concurrency` slots is free, and run it in a task."""
+        self._loop = loop = asyncio.get_running_loop()
+        slots = asyncio.Semaphore(self.concurrency)
+        with ThreadPoolExecutor(1, thread_name_prefix="local-worker-take") as taker:
+            while not self._stopping.is_set():
+                await slots.acquire()
+                message = await loop.run_in_executor(taker, self._take)
+                if message is None:
+                    slots.release()
+                    continue
+                task = asyncio.create_task(self._run_message(message, slots))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _cancel_running(self) -> None:
+        for task in self._running:
+            task.cancel()
+
+    def _take(self) -> QueueMessage | None:
+        if self._checking.is_set() or not self._take_lock.acquire(timeout=POLL_S):
+            time.sleep(0.001)  # let `drain` have the lock
+            return None
+        try:
+            message = None if self._stopping.is_set() else self.queue.get(timeout=POLL_S)
+            if message is not None:
+                with self._idle:
+                    self._in_hand += 1
+            return message
+        finally:
+            self._take_lock.release()
+
+    async def _run_message(self, message: QueueMessage, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.handle(message)
+        finally:
+            slots.release()
+            with self._idle:
+                self._in_hand -= 1
+                self._idle.notify_all()
+
+    async def handle(self, message: QueueMessage) -> None:
+        """Claim and run one execution; whatever goes wrong stays with that execution."""
+        execution_id = message.execution_id
+        try:
+            claimed = await asyncio.to_thread(self.store.claim, execution_id, self.worker_id)
+        except Exception:
+            logger.exception("execution %s: could not claim it; the message is dropped", execution_id)
+            return
+        if not claimed:
+            logger.info("execution %s: not queued (a duplicate or stale message); dropped", execution_id)
+            return
+        try:
+            outcome = await self.runner.run(execution_id)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.to_thread(hand_back, self.engine, execution_id))
+            raise
+        except Exception as exc:
+            logger.exception("execution %s: the run crashed", execution_id)
+            error = f"the worker failed while running this execution: {type(exc).__name__}: {exc}"
+            event = await asyncio.to_thread(fail_if_running, self.engine, execution_id, error)
+            if event is not None:
+                self._tell_listeners(execution_id, event)
+            return
+        if outcome.status == "interrupted":
+            await asyncio.to_thread(hand_back, self.engine, execution_id)
+
+    def _tell_listeners(self, execution_id: uuid.UUID, event: EventWrite) -> None:
+        for listener in self.listeners:
+            try:
+                listener(execution_id, event)
+            except Exception:
+                logger.exception("execution %s: an event listener failed", execution_id)
+
+
+def fail_if_running(engine: Engine, execution_id: uuid.UUID, error: str) -> EventWrite | None:
+    """Mark a crashed execution failed, with a closing `run_finished` event; nothing if it is no
+    longer running (it finished, or someone else took it over)."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        failed = conn.execute(
+            executions.update()
+            .where(executions.c.id == execution_id, executions.c.status == "running")
+            .values(status="failed", error=error, finished_at=now, heartbeat_at=now)
+        ).rowcount
+        if not failed:
+            return None
+        last = conn.execute(sa.select(sa.func.max(events.c.seq)).where(events.c.execution_id == execution_id))
+        event = EventWrite((last.scalar() or 0) + 1, "run_finished", {"status": "failed", "error": error}, now)
+        row = {"id": uuid.uuid4(), "execution_id": execution_id, "seq": event.seq, "type": event.type}
+        conn.execute(events.insert().values(**row, payload=event.payload, at=now))
+    return event
+
+
+def hand_back(engine: Engine, execution_id: uuid.UUID) -> None:
+    """Return an interrupted execution to the outbox for its next attempt."""
+    with engine.begin() as conn:
+        conn.execute(
+            executions.update()
+            .where(executions.c.id == execution_id, executions.c.status == "running")
+            .values(status="queued", dispatched_at=None, worker_id=None, attempt=executions.c.attempt + 1)
+        )
+    logger.info("execution %s: interrupted; handed back for its next attempt", execution_id)
