@@ -1,20 +1,30 @@
-"""The FastAPI app. `create_app(settings)` builds it; nothing here touches the database at import."""
+"""The FastAPI app. `create_app(settings)` builds it; nothing here touches the database at import.
+
+Importing this module loads FastAPI and no more: the routers, and with them SQLAlchemy, the models
+and the engine's modules, are imported by `create_app`, so `api.handler` stays cheap to import."""
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from api.errors import ErrorBody, install_error_handlers
-from api.services import AppServices
-from shared.settings import Settings, get_settings
 
-ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
+if TYPE_CHECKING:
+    from api.services import AppServices
+    from shared.settings import Settings
+
+ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (400, 401, 402, 403, 404, 409, 413, 415, 422, 429)}
 
 
 def create_app(settings: Settings | None = None, services: AppServices | None = None) -> FastAPI:
+    from api.ratelimit import install_rate_limits
     from api.routes import ROUTER_MODULES
+    from api.routes.audit import install_audit
+    from api.services import AppServices
+    from shared.settings import get_settings
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -27,6 +37,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     )
     app.state.services = services or AppServices(settings)
     install_error_handlers(app)
+    install_rate_limits(app)  # before the routers: the limit dependency applies to routes added after it
+    install_audit(app)
     for module in ROUTER_MODULES:
         app.include_router(importlib.import_module(module).router, prefix="/api")
     return app

@@ -1,12 +1,17 @@
 """Typed dependencies: a route's signature reads like a sentence
-(`def get_workflow(workflow_id: UUID, session: SessionDep, user: CurrentUser)`)."""
+(`def get_workflow(workflow_id: UUID, session: SessionDep, user: CurrentUser)`).
+
+Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` in a worker thread, and that
+hop costs more than they do."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from api.errors import ApiError
@@ -15,23 +20,27 @@ from shared.db.models import ApiKey, User
 from shared.settings import Settings
 
 
-def get_services(request: Request) -> AppServices:
+async def get_services(request: Request) -> AppServices:
     return request.app.state.services
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine, expire_on_commit=False) as session:
+async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
+    """Opening a session does no I/O; closing it may (rollback, return to the pool): a worker thread's job."""
+    session = Session(services.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -45,23 +54,99 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def get_current_key(request: Request, session: SessionDep) -> tuple[User, ApiKey]:
+SCOPE_RANK = {"read": 0, "run": 1, "full": 2}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling and what they may do: `scope` is the API key's, `full` for a Clerk session
+    (`api_key` is then None)."""
+
+    user: User
+    scope: str
+    api_key: ApiKey | None = None
+
+
+def _unauthorized(message: str, reason: str | None = None) -> ApiError:
+    challenge = 'Bearer realm="flowbuilder"'
+    if reason is not None:
+        description = reason.replace("\\", "").replace('"', "'")
+        challenge += f', error="invalid_token", error_description="{description}"'
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
+
+
+def get_identity(request: Request, session: SessionDep, settings: SettingsDep) -> Identity:
+    """A Clerk session (`Authorization: Bearer <jwt>`: a JWT has two dots) or an API key (Bearer or
+    `X-API-Key`; keys never contain dots). Looked up once per request: the rate limit asks first,
+    the route's dependencies get the same answer."""
+    known = getattr(request.state, "identity", None)
+    if known is None:
+        known = request.state.identity = _identity(request, session, settings)
+    return known
+
+
+def _identity(request: Request, session: Session, settings: Settings) -> Identity:
+    token = presented_key(request)
+    if token is None:
+        raise _unauthorized("sign in, or send an API key: Authorization: Bearer <key> or X-API-Key")
+    if token.count(".") == 2:
+        return _clerk_identity(session, settings, token)
     from shared.identity.api_keys import authenticate_api_key
 
-    key = presented_key(request)
-    unauthorized = {"WWW-Authenticate": 'Bearer realm="flowbuilder"'}
-    if key is None:
-        raise ApiError(
-            401, "unauthorized", "send an API key: Authorization: Bearer <key> or X-API-Key", headers=unauthorized
-        )
-    found = authenticate_api_key(session, key)
+    found = authenticate_api_key(session, token)
     if found is None:
-        raise ApiError(401, "unauthorized", "the API key is unknown or revoked", headers=unauthorized)
-    return found
+        raise _unauthorized("the API key is unknown or revoked", "the API key is unknown or revoked")
+    user, api_key = found
+    return Identity(user=user, scope=api_key.scope, api_key=api_key)
 
 
-def get_current_user(identity: Annotated[tuple[User, ApiKey], Depends(get_current_key)]) -> User:
-    return identity[0]
+def _clerk_identity(session: Session, settings: Settings, token: str) -> Identity:
+    from shared.identity.clerk import ClerkTokenError, verifier_for
+    from shared.identity.users import user_for_clerk_claims
+
+    verifier = verifier_for(settings)
+    if verifier is None:
+        raise _unauthorized("sign-in with Clerk is not configured here", "Clerk sign-in is not configured")
+    try:
+        claims = verifier.verify(token)
+    except ClerkTokenError as exc:
+        raise _unauthorized(f"the session token was refused: {exc.reason}", exc.reason) from None
+    return Identity(user=user_for_clerk_claims(session, claims, settings.user_starting_credits), scope="full")
+
+
+CurrentIdentity = Annotated[Identity, Depends(get_identity)]
+
+
+async def get_current_user(identity: CurrentIdentity) -> User:
+    return identity.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_scope(scope: str) -> Callable[[Identity], None]:
+    """A route dependency: 403 unless the caller's key has at least `scope` (read < run < full),
+    and 403 for a guest whose trial has ended (reads stay open so they can sign in and claim)."""
+    needed = SCOPE_RANK[scope]
+    challenge = f'Bearer realm="flowbuilder", error="insufficient_scope", scope="{scope}"'
+
+    def check_scope(identity: CurrentIdentity) -> None:
+        if SCOPE_RANK.get(identity.scope, -1) < needed:
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"this API key has scope `{identity.scope}`; this operation needs `{scope}`",
+                headers={"WWW-Authenticate": challenge},
+            )
+        from shared.identity.guests import trial_has_ended
+
+        if trial_has_ended(identity.user):
+            raise ApiError(
+                403, "trial_expired", "your guest trial has ended: sign in to keep your workflows and run them again"
+            )
+
+    return check_scope
+
+
+RequireRun = Depends(require_scope("run"))
+RequireFull = Depends(require_scope("full"))

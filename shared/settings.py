@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,53 @@ class Settings(BaseSettings):
     )
     egress_allow_networks: list[str] = Field(
         default_factory=list, description="CIDRs reachable even though private, e.g. 10.1.0.0/16"
+    )
+
+    # Vault
+    vault_backend: Literal["local", "secretsmanager"] = Field(
+        default="local", description="local: AES-GCM in the database, key file in data_dir; or AWS Secrets Manager"
+    )
+    vault_secret_prefix: str = Field(
+        default="flowbuilder/credentials", description="Secrets Manager names: <prefix>/<owner_id>/<name>"
+    )
+    vault_cache_max_age_s: float = Field(default=30.0, ge=0, description="How long a Secrets Manager read is reused")
+    vault_aws_region: str | None = Field(default=None, description="Secrets Manager region; boto3's default if unset")
+    vault_aws_endpoint_url: str | None = Field(default=None, description="Secrets Manager endpoint (moto, LocalStack)")
+
+    # Identity: Clerk JWTs, guest trials (shared/identity)
+    clerk_issuer: str | None = Field(default=None, description="Clerk Frontend API URL; JWTs are refused when unset")
+    clerk_jwks_url: str | None = Field(default=None, description="Usually <issuer>/.well-known/jwks.json")
+    clerk_public_key_pem: str | None = Field(default=None, description="PEM public key; used instead of the JWKS URL")
+    clerk_authorized_parties: list[str] = Field(
+        default_factory=list, description="Origins allowed in a JWT's `azp` (a token without `azp` passes)"
+    )
+    clerk_leeway_s: float = Field(default=5.0, ge=0, description="Clock skew allowed on `exp` and `nbf`")
+    clerk_jwks_ttl_s: float = Field(default=3600.0, gt=0, description="How long fetched signing keys are trusted")
+    clerk_jwks_min_refresh_s: float = Field(
+        default=300.0, ge=0, description="An unknown `kid` re-fetches the JWKS at most this often"
+    )
+    user_starting_credits: int = Field(default=100, ge=0, description="Credits a Clerk user gets on first sight")
+    guest_trial_days: float = Field(default=3.0, gt=0)
+    guest_trial_credits: int = Field(default=25, ge=0)
+    guest_ip_salt: SecretStr = Field(
+        default=SecretStr("flowbuilder-local-guest-salt"), description="Salt of guest IP hashes; set it in aws mode"
+    )
+    trusted_proxy_hops: int = Field(
+        default=1, ge=0, description="Proxies that append to X-Forwarded-For (CloudFront = 1; 0 = use the peer)"
+    )
+
+    # Credits and rate limits (shared/ratelimit, api/ratelimit.py, shared/credits.py)
+    rate_limit_enabled: bool = Field(default=True, description="Off: no 429s (identities are still resolved)")
+    rate_limit_store: Literal["auto", "memory", "database"] = Field(
+        default="auto", description="Where counters live; auto = memory in local mode, database in aws mode"
+    )
+    rate_limit_window_s: int = Field(default=60, ge=1, description="Fixed window of every limit below")
+    rate_limit_guest_requests: int = Field(default=20, ge=1, description="Per guest (and their keys) per window")
+    rate_limit_guest_executions: int = Field(default=5, ge=1, description="Runs a guest may start per window")
+    rate_limit_user_requests: int = Field(default=100, ge=1, description="Per user (and their keys) per window")
+    rate_limit_user_executions: int = Field(default=30, ge=1, description="Runs a user may start per window")
+    rate_limit_ip_requests: int = Field(
+        default=30, ge=1, description="Per client IP per window: webhooks, guest sign-up, failed authentications"
     )
 
     @property

@@ -3,6 +3,8 @@
 ROUTER_MODULES = (
     "api.routes.health",
     "api.routes.me",
+    "api.routes.auth",
+    "api.routes.api_keys",
     "api.routes.node_types",
     "api.routes.runs",
     "api.routes.webhooks",
@@ -13,4 +15,7 @@ ROUTER_MODULES = (
     "api.routes.workflows",
     "api.routes.schedules",
     "api.routes.templates",
+    "api.routes.credentials",
+    "api.routes.audit",
+    "api.routes.me_data",
 )

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, RequireRun, ServicesDep, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.runs import dispatch_now, execution_location, runnable_plan
 from api.schemas.executions import (
@@ -96,7 +96,7 @@ def get_execution(execution_id: uuid.UUID, session: SessionDep, user: CurrentUse
     return ExecutionDetail(**summary, input=execution.input, output=execution.output, steps=steps)
 
 
-@router.post("/executions/{execution_id}/cancel", response_model=ExecutionPublic)
+@router.post("/executions/{execution_id}/cancel", response_model=ExecutionPublic, dependencies=[RequireRun])
 def cancel_execution(execution_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> ExecutionPublic:
     """Cancel an execution: a queued one is cancelled at once, a running one is flagged and its
     runner stops between steps. 409 when it has already finished."""
@@ -111,7 +111,7 @@ def cancel_execution(execution_id: uuid.UUID, session: SessionDep, user: Current
     return ExecutionPublic.model_validate(execution)
 
 
-@router.post("/executions/{execution_id}/retry", status_code=202, response_model=RunAccepted)
+@router.post("/executions/{execution_id}/retry", status_code=202, response_model=RunAccepted, dependencies=[RequireRun])
 def retry_execution(
     execution_id: uuid.UUID,
     session: SessionDep,
@@ -128,7 +128,9 @@ def retry_execution(
     return _follow_up(session, services, response, parent, body or FollowUpCreate(), reuse_succeeded_steps=False)
 
 
-@router.post("/executions/{execution_id}/resume", status_code=202, response_model=RunAccepted)
+@router.post(
+    "/executions/{execution_id}/resume", status_code=202, response_model=RunAccepted, dependencies=[RequireRun]
+)
 def resume_execution(
     execution_id: uuid.UUID,
     session: SessionDep,

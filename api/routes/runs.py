@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Response
 from sqlmodel import Session
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, RequireRun, ServicesDep, SessionDep
 from api.errors import ApiError, not_found
 from api.schemas.executions import Preview, PreviewIssue, PreviewNode, PreviewRequest, RunAccepted, RunCreate
 from api.services import AppServices
@@ -58,7 +58,22 @@ def runnable_plan(session: Session, workflow: Workflow, version: int) -> Plan:
         raise ApiError(
             409, "definition_invalid", "the workflow definition is invalid", [issue.as_dict() for issue in issues]
         )
+    require_credits(session, workflow.owner_id, plan.credit_estimate())
     return plan
+
+
+def require_credits(session: Session, owner_id: uuid.UUID, estimate: int) -> None:
+    """402 when the owner's balance is below the run's estimate (runs, retries, resumes, webhooks)."""
+    from shared.credits import InsufficientCredits, check_balance
+
+    try:
+        check_balance(session, owner_id, estimate)
+    except InsufficientCredits as exc:
+        details = [
+            {"field": "credit_estimate", "message": str(exc.estimate)},
+            {"field": "balance", "message": str(exc.balance)},
+        ]
+        raise ApiError(402, "insufficient_credits", f"not enough credits: {exc}", details) from None
 
 
 def dispatch_now(session: Session, services: AppServices, executions: Sequence[Execution]) -> None:
@@ -79,7 +94,7 @@ def execution_location(execution_id: uuid.UUID) -> str:
     return f"/api/executions/{execution_id}"
 
 
-@router.post("/workflows/{workflow_id}/runs", status_code=202, response_model=RunAccepted)
+@router.post("/workflows/{workflow_id}/runs", status_code=202, response_model=RunAccepted, dependencies=[RequireRun])
 def start_run(
     workflow_id: uuid.UUID,
     session: SessionDep,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.deps import CurrentUser, RequireFull, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.routes.workflows import commit, owned_workflow
 from api.schemas.schedules import ScheduleIn, ScheduleOut
@@ -87,7 +87,7 @@ def lower_next_wake(settings: Settings, next_run_at: datetime | None) -> None:
         logger.exception("could not lower the scheduler's next wake time to %s", next_run_at.isoformat())
 
 
-@router.put("/workflows/{workflow_id}/schedule", response_model=ScheduleOut)
+@router.put("/workflows/{workflow_id}/schedule", response_model=ScheduleOut, dependencies=[RequireFull])
 def set_schedule(
     workflow_id: uuid.UUID, body: ScheduleIn, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> ScheduleOut:
@@ -128,7 +128,7 @@ def preview_schedule(workflow_id: uuid.UUID, body: ScheduleIn, session: SessionD
     return schedule_out(parse_schedule(body.cron, body.timezone), body.misfire_policy, body.enabled, utcnow())
 
 
-@router.post("/workflows/{workflow_id}/schedule/enable", response_model=ScheduleOut)
+@router.post("/workflows/{workflow_id}/schedule/enable", response_model=ScheduleOut, dependencies=[RequireFull])
 def enable_schedule(
     workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> ScheduleOut:
@@ -143,7 +143,7 @@ def enable_schedule(
     return out
 
 
-@router.post("/workflows/{workflow_id}/schedule/disable", response_model=ScheduleOut)
+@router.post("/workflows/{workflow_id}/schedule/disable", response_model=ScheduleOut, dependencies=[RequireFull])
 def disable_schedule(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> ScheduleOut:
     """Switch the schedule off (kept, with `next_run_at` cleared) until it is enabled again."""
     workflow = owned_workflow(session, user, workflow_id, for_update=True)
@@ -153,7 +153,13 @@ def disable_schedule(workflow_id: uuid.UUID, session: SessionDep, user: CurrentU
     return schedule_out(schedule, workflow.misfire_policy, False, utcnow())
 
 
-@router.delete("/workflows/{workflow_id}/schedule", status_code=204, response_class=Response, response_model=None)
+@router.delete(
+    "/workflows/{workflow_id}/schedule",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    dependencies=[RequireFull],
+)
 def delete_schedule(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
     """Remove the schedule; 404 when the workflow has none."""
     workflow = owned_workflow(session, user, workflow_id, for_update=True)

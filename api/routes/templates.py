@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, RequireFull, SessionDep
 from api.errors import not_found
 from api.routes.workflows import checked_definition, commit, created_workflow
 from api.schemas.workflows import Name, WorkflowPublic, plan_summary
@@ -68,7 +68,9 @@ def get_template(template_id: TemplateId, _user: CurrentUser) -> TemplatePublic:
     return TemplatePublic.build(found_starter(template_id), with_definition=True)
 
 
-@router.post("/templates/{template_id}/instantiate", status_code=201, response_model=WorkflowPublic)
+@router.post(
+    "/templates/{template_id}/instantiate", status_code=201, response_model=WorkflowPublic, dependencies=[RequireFull]
+)
 def instantiate_template(
     template_id: TemplateId,
     request: Request,

@@ -24,7 +24,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, RequireRun, ServicesDep, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.runs import dispatch_now, execution_location, runnable_plan
 from api.schemas.executions import InputRejected, WebhookAccepted, WebhookCreated, plain_json_size
@@ -52,7 +52,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@router.post("/workflows/{workflow_id}/webhook", status_code=201, response_model=WebhookCreated)
+@router.post(
+    "/workflows/{workflow_id}/webhook", status_code=201, response_model=WebhookCreated, dependencies=[RequireRun]
+)
 def create_webhook(workflow_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser) -> WebhookCreated:
     """Create the workflow's webhook token, or rotate it (the previous token stops working at once).
     The token is shown only in this answer."""
@@ -67,7 +69,13 @@ def create_webhook(workflow_id: uuid.UUID, request: Request, session: SessionDep
     return WebhookCreated(url=str(request.url_for("receive_webhook", token=token)), token=token)
 
 
-@router.delete("/workflows/{workflow_id}/webhook", status_code=204, response_class=Response, response_model=None)
+@router.delete(
+    "/workflows/{workflow_id}/webhook",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    dependencies=[RequireRun],
+)
 def delete_webhook(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
     """Remove the workflow's webhook: its token answers 404 from now on."""
     workflow = owned_workflow(session, user.id, workflow_id)

@@ -14,7 +14,7 @@ from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, RequireFull, SessionDep
 from api.errors import ApiError, not_found
 from api.schemas.workflows import (
     DefinitionCheck,
@@ -99,7 +99,7 @@ def list_workflows(
     return WorkflowsPublic(data=data, count=total)
 
 
-@router.post("/workflows", status_code=201, response_model=WorkflowPublic)
+@router.post("/workflows", status_code=201, response_model=WorkflowPublic, dependencies=[RequireFull])
 def create_workflow(
     body: WorkflowCreate, request: Request, response: Response, session: SessionDep, user: CurrentUser
 ) -> WorkflowPublic:
@@ -130,7 +130,7 @@ def validate_workflow(body: DefinitionCheck, _user: CurrentUser) -> ValidationRe
     )
 
 
-@router.post("/workflows/import", status_code=201, response_model=WorkflowPublic)
+@router.post("/workflows/import", status_code=201, response_model=WorkflowPublic, dependencies=[RequireFull])
 def import_workflow(
     body: WorkflowImport, request: Request, response: Response, session: SessionDep, user: CurrentUser
 ) -> WorkflowPublic:
@@ -150,7 +150,7 @@ def get_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser)
     return detail(session, owned_workflow(session, user, workflow_id))
 
 
-@router.patch("/workflows/{workflow_id}", response_model=WorkflowPublic)
+@router.patch("/workflows/{workflow_id}", response_model=WorkflowPublic, dependencies=[RequireFull])
 def update_workflow(
     workflow_id: uuid.UUID, body: WorkflowUpdate, session: SessionDep, user: CurrentUser
 ) -> WorkflowPublic:
@@ -165,7 +165,7 @@ def update_workflow(
     return detail(session, workflow)
 
 
-@router.post("/workflows/{workflow_id}/archive", response_model=WorkflowPublic)
+@router.post("/workflows/{workflow_id}/archive", response_model=WorkflowPublic, dependencies=[RequireFull])
 def archive_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> WorkflowPublic:
     """Archive: hidden from the default list and its schedule switched off (kept, so it can be
     re-enabled after `PATCH status`). Versions and executions stay."""
@@ -175,7 +175,13 @@ def archive_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentU
     return detail(session, workflow)
 
 
-@router.delete("/workflows/{workflow_id}", status_code=204, response_class=Response, response_model=None)
+@router.delete(
+    "/workflows/{workflow_id}",
+    status_code=204,
+    response_class=Response,
+    response_model=None,
+    dependencies=[RequireFull],
+)
 def delete_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
     """Delete the workflow with its versions, executions and their steps and events. Not undoable."""
     crud.delete_workflow(session, owned_workflow(session, user, workflow_id, for_update=True))
@@ -207,7 +213,7 @@ def get_version(
     return VersionPublic.build(found, workflow, with_definition=True)
 
 
-@router.post("/workflows/{workflow_id}/rollback", response_model=WorkflowPublic)
+@router.post("/workflows/{workflow_id}/rollback", response_model=WorkflowPublic, dependencies=[RequireFull])
 def rollback_workflow(
     workflow_id: uuid.UUID, body: RollbackRequest, session: SessionDep, user: CurrentUser
 ) -> WorkflowPublic:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from shared.cli.accounts import keys_app, users_app
+from shared.cli.credits import credits_app
 from shared.cli.files import CliInputError, load_credentials_file, load_workflow_file, parse_inputs
 from shared.local.dev_server import dev as dev_command
 
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(credits_app, name="credits")
 app.command("dev")(dev_command)
 
 out = Console()

@@ -22,6 +22,7 @@ from shared.engine.validation import parse_definition
 from shared.nodes import default_registry
 from shared.settings import Settings
 from shared.vault import InMemoryCredentialProvider
+from shared.vault.store import FirstFoundCredentials, vault_from_settings
 
 
 async def run_workflow_file(
@@ -53,7 +54,9 @@ async def run_workflow_file(
     runner = WorkflowRunner(
         store,
         settings=settings,
-        credentials=InMemoryCredentialProvider(credentials or {}),
+        credentials=FirstFoundCredentials(  # the --credentials file wins over the vault
+            InMemoryCredentialProvider(credentials or {}), vault_from_settings(engine, settings)
+        ),
         registry=registry,
         listeners=listeners,
     )

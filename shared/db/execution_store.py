@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from shared.credits import charge_steps, charged_steps
 from shared.db import pg_write
 from shared.db.models import Execution, ExecutionEvent, StepRun, WorkflowVersion
 from shared.engine.errors import ExecutionNotFound
@@ -99,13 +100,17 @@ class SqlExecutionStore:
                 conn.execute(self._steps_upsert(execution_id, batch.steps))
             if batch.events:
                 conn.execute(events.insert(), _event_rows(execution_id, batch))
+            charges = charged_steps(_last_write_per_node(batch.steps))
+            if charges:
+                charge_steps(conn, execution_id, charges)
             return bool(conn.execute(self._execution_update(execution_id, batch)).scalar())
 
     def _write_postgresql(self, execution_id: uuid.UUID, batch: WriteBatch) -> bool:
         step_writes = _last_write_per_node(batch.steps)
-        sql = pg_write.write_sql(len(step_writes), len(batch.events), batch.execution is not None)
+        charges = charged_steps(step_writes)
+        sql = pg_write.write_sql(len(step_writes), len(batch.events), batch.execution is not None, len(charges))
         with self._autocommit.connect() as conn:
-            result = conn.exec_driver_sql(sql, pg_write.write_params(execution_id, batch, step_writes))
+            result = conn.exec_driver_sql(sql, pg_write.write_params(execution_id, batch, step_writes, charges))
             return bool(result.scalar())
 
     def _execution_update(self, execution_id: uuid.UUID, batch: WriteBatch) -> sa.Update:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -27,10 +28,18 @@ STEP_CONFLICT = (
     "started_at = COALESCE(EXCLUDED.started_at, step_runs.started_at)"
 )
 EVENT_ROW = "(%s, %s, %s, %s, %s::json, %s)"
+CHARGE_ROW = "(%s::uuid, %s, %s::integer, %s::timestamptz)"
+CHARGE_CTES = (
+    "charged AS (INSERT INTO credit_ledger (id, owner_id, delta, reason, execution_id, node_id, at) "
+    "SELECT c.id, e.owner_id, -c.credits, 'step', e.id, c.node_id, c.at "
+    "FROM (VALUES {rows}) AS c (id, node_id, credits, at) JOIN executions e ON e.id = %s), "
+    "debited AS (UPDATE users SET credits = users.credits - %s "
+    "FROM executions e WHERE e.id = %s AND users.id = e.owner_id)"
+)
 
 
 @lru_cache(maxsize=512)
-def write_sql(step_count: int, event_count: int, final: bool) -> str:
+def write_sql(step_count: int, event_count: int, final: bool, charge_count: int = 0) -> str:
     ctes = [] if final else ["relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS value)"]
     if step_count:
         rows = ", ".join([STEP_ROW] * step_count)
@@ -40,6 +49,8 @@ def write_sql(step_count: int, event_count: int, final: bool) -> str:
         ctes.append(
             f"written_events AS (INSERT INTO execution_events (id, execution_id, seq, type, payload, at) VALUES {rows})"  # noqa: S608
         )
+    if charge_count:  # finished steps that cost credits: ledger rows and the owner's balance (shared.credits)
+        ctes.append(CHARGE_CTES.replace("{rows}", ", ".join([CHARGE_ROW] * charge_count)))
     assignments = "heartbeat_at = %s"
     if final:
         assignments += ", status = %s, output = %s::json, error = %s, credits_used = %s, finished_at = %s"
@@ -48,7 +59,9 @@ def write_sql(step_count: int, event_count: int, final: bool) -> str:
     return f"{prefix}UPDATE executions SET {assignments} WHERE {condition} RETURNING cancel_requested"  # noqa: S608
 
 
-def write_params(execution_id: uuid.UUID, batch: WriteBatch, steps: list[StepWrite]) -> tuple[Any, ...]:
+def write_params(
+    execution_id: uuid.UUID, batch: WriteBatch, steps: list[StepWrite], charges: Sequence[StepWrite] = ()
+) -> tuple[Any, ...]:
     params: list[Any] = []
     for step in steps:
         params += [
@@ -67,6 +80,10 @@ def write_params(execution_id: uuid.UUID, batch: WriteBatch, steps: list[StepWri
         ]
     for event in batch.events:
         params += [uuid.uuid4(), execution_id, event.seq, event.type, _json(event.payload), event.at]
+    if charges:
+        for charge in charges:
+            params += [uuid.uuid4(), charge.node_id, charge.credits, charge.finished_at or datetime.now(UTC)]
+        params += [execution_id, sum(charge.credits for charge in charges), execution_id]
     params.append(datetime.now(UTC))
     if batch.execution is not None:
         state = batch.execution

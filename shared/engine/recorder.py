@@ -6,11 +6,13 @@ here: gap-free and in the order events happened."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.engine.redaction import Redactor
 from shared.engine.store import EventWrite, ExecutionStore, ExecutionWrite, StepWrite, WriteBatch
 
 EventListener = Callable[[uuid.UUID, EventWrite], None]
@@ -29,6 +31,7 @@ class Recorder:
         listeners: Iterable[EventListener] = (),
         *,
         deferred_flush_s: float = 0.05,
+        redactor: Redactor | None = None,
     ) -> None:
         self._store = store
         self._execution_id = execution_id
@@ -38,12 +41,21 @@ class Recorder:
         self._deferred_flush_s = deferred_flush_s
         self._timer: asyncio.TimerHandle | None = None
         self.cancel_requested = False
+        self.redactor = redactor or Redactor()
+        """Masks credential values in whatever is written; a no-op until one is registered."""
 
     def event(self, type_: str, payload: dict[str, Any]) -> None:
+        if self.redactor.active:
+            payload = self.redactor(payload)
         self._seq += 1
         self._batch.events.append(EventWrite(seq=self._seq, type=type_, payload=payload, at=utcnow()))
 
     def step(self, write: StepWrite) -> None:
+        if self.redactor.active:
+            redact = self.redactor
+            write = dataclasses.replace(
+                write, input=redact(write.input), output=redact(write.output), error=redact(write.error)
+            )
         self._batch.steps.append(write)
 
     def flush_soon(self) -> None:
@@ -64,6 +76,10 @@ class Recorder:
             self._timer.cancel()
             self._timer = None
         batch, self._batch = self._batch, WriteBatch()
+        if execution is not None and self.redactor.active:
+            execution = dataclasses.replace(
+                execution, output=self.redactor(execution.output), error=self.redactor(execution.error)
+            )
         batch.execution = execution
         try:
             cancel_requested = self._store.write(self._execution_id, batch)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.engine.planner import Plan, StepOutcome, build_plan
 from shared.engine.recorder import EventListener, Recorder, utcnow
+from shared.engine.redaction import Redactor, RegisteringCredentials
 from shared.engine.step import StepExecution, StepResult
 from shared.engine.store import ExecutionRecord, ExecutionStore, ExecutionWrite, StepWrite
 from shared.engine.templating import TemplateEngine, TemplateLimits
@@ -91,12 +92,14 @@ class WorkflowRunner:
 
     async def run(self, execution_id: uuid.UUID) -> RunOutcome:
         record = self.store.load(execution_id)
+        redactor = Redactor()
         recorder = Recorder(
             self.store,
             execution_id,
             self.store.last_seq(execution_id),
             self.listeners,
             deferred_flush_s=self.settings.deferred_flush_ms / 1000,
+            redactor=redactor,
         )
         prior = self.store.step_records(execution_id)
         recorder.event("run_started", {"attempt": record.attempt, "trigger": record.trigger, "resumed": bool(prior)})
@@ -106,8 +109,9 @@ class WorkflowRunner:
         except DefinitionInvalid as exc:
             error = "the workflow definition is invalid: " + "; ".join(str(issue) for issue in exc.issues)
             return self._finish(recorder, RunOutcome(execution_id, "failed", error=error), clock)
+        credentials = RegisteringCredentials(self.credentials, redactor)  # every value handed out is masked
         services = RunServices(
-            execution_id, record.owner_id, self.settings, self.templates, self.credentials, self.http_factory
+            execution_id, record.owner_id, self.settings, self.templates, credentials, self.http_factory
         )
         try:
             outcome = await self._run_plan(plan, record, prior, services, recorder)
@@ -119,6 +123,7 @@ class WorkflowRunner:
         return self._finish(recorder, outcome, clock)
 
     def _finish(self, recorder: Recorder, outcome: RunOutcome, clock: float) -> RunOutcome:
+        recorder.redactor.redact_outcome(outcome)  # what the caller prints is as clean as what is stored
         recorder.event(
             "run_finished",
             {

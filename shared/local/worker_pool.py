@@ -32,7 +32,7 @@ from shared.engine.store import EventWrite
 from shared.queue.inprocess import InProcessQueue
 from shared.queue.messages import QueueMessage
 from shared.settings import Settings
-from shared.vault import InMemoryCredentialProvider
+from shared.vault.store import vault_from_settings
 
 logger = logging.getLogger("flowbuilder.worker")
 
@@ -62,7 +62,7 @@ class LocalWorkerPool:
         self.worker_id = f"local-{socket.gethostname()}-{os.getpid()}"
         self.store = SqlExecutionStore(engine)
         self.runner = WorkflowRunner(
-            self.store, settings=settings, credentials=InMemoryCredentialProvider({}), listeners=self.listeners
+            self.store, settings=settings, credentials=vault_from_settings(engine, settings), listeners=self.listeners
         )
         self._stopping = threading.Event()
         self._take_lock = threading.Lock()

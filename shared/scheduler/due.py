@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from shared.db.models import Execution, Workflow, WorkflowVersion
+from shared.credits import estimate_of, out_of_credits, out_of_credits_error
+from shared.db.models import Execution, User, Workflow, WorkflowVersion
 from shared.db.types import UTCDateTime
 from shared.scheduling import CronSchedule, plan_due_runs
 
@@ -27,6 +28,7 @@ logger = logging.getLogger("flowbuilder.scheduler")
 workflows = Workflow.__table__
 versions = WorkflowVersion.__table__
 executions = Execution.__table__
+users = User.__table__
 
 INSERT_CHUNK = 500  # rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
 _LANE_CACHE_SIZE = 10_000
@@ -71,8 +73,9 @@ def _due_query(now: datetime, batch_size: int) -> sa.Select:
             workflows.c.misfire_policy,
             workflows.c.next_run_at,
             versions.c.definition,
+            users.c.credits.label("owner_credits"),
         )
-        .select_from(workflows.outerjoin(versions, version_join))
+        .select_from(workflows.outerjoin(versions, version_join).join(users, users.c.id == workflows.c.owner_id))
         .where(
             workflows.c.schedule_enabled.is_(True),
             workflows.c.next_run_at <= now,
@@ -99,7 +102,9 @@ def _plan(row: Mapping[str, Any], now: datetime) -> tuple[list[datetime], int, d
 
 
 def _execution_row(row: Mapping[str, Any], fire_time: datetime, now: datetime) -> dict[str, Any]:
-    return {
+    """A queued execution, or, when the owner is out of credits, one that is failed at once and
+    says why (never dispatched: `dispatched_at` is set)."""
+    execution = {
         "id": uuid.uuid4(),
         "workflow_id": row["id"],
         "version": row["current_version"],
@@ -114,7 +119,14 @@ def _execution_row(row: Mapping[str, Any], fire_time: datetime, now: datetime) -
         "lane": lane_of(row["id"], row["current_version"], row["definition"]),
         "queued_at": now,
         "dispatched_at": None,
+        "error": None,
+        "finished_at": None,
     }
+    estimate = estimate_of(row["id"], row["current_version"], row["definition"])
+    if out_of_credits(row["owner_credits"], estimate):
+        error = out_of_credits_error(row["owner_credits"], estimate)
+        execution.update(status="failed", error=error, finished_at=now, dispatched_at=now)
+    return execution
 
 
 def _insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
