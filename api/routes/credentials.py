@@ -21,10 +21,11 @@ from api.schemas.credentials import (
     CredentialsPublic,
     CredentialUpdate,
 )
+from shared.db.models import User
 from shared.vault.local import VaultDecryptError
 from shared.vault.secretsmanager import SecretsManagerError
 from shared.vault.store import BackendMismatch, CredentialExists, CredentialInfo, CredentialVault, vault_from_settings
-from shared.vault.types import CredentialInvalid
+from shared.vault.types import GUEST_FORBIDDEN_TYPES, SIGNING_NAME_PREFIX, CredentialInvalid
 
 router = APIRouter(tags=["credentials"])
 _vault_lock = threading.Lock()
@@ -62,12 +63,31 @@ def store_failed(exc: Exception) -> ApiError:
 STORE_ERRORS = (BackendMismatch, SecretsManagerError, VaultDecryptError)
 
 
+def check_guest_may_store(user: User, type_: str | None) -> None:
+    """Guests cannot store credentials of paid integrations (`GUEST_FORBIDDEN_TYPES`: email)."""
+    if user.kind == "guest" and type_ in GUEST_FORBIDDEN_TYPES:
+        raise ApiError(
+            403,
+            "guest_not_allowed",
+            f"guests cannot store `{type_}` credentials: sign in to use paid integrations such as email",
+        )
+
+
+def is_hidden(name: str) -> bool:
+    """Webhook signing secrets live in the vault too, but only the webhook routes manage them."""
+    return name.startswith(SIGNING_NAME_PREFIX)
+
+
 @router.post("/credentials", status_code=201, response_model=CredentialPublic, dependencies=[RequireFull])
 def create_credential(
     body: CredentialCreate, request: Request, response: Response, user: CurrentUser, vault: VaultDep
 ) -> CredentialPublic:
     """Store a credential. 422 names the field at fault (`type`, `values.<field>`); 409 when the
-    name is taken. The values are never returned."""
+    name is taken; 403 `guest_not_allowed` for a guest storing a paid integration's type (`smtp`).
+    The values are never returned."""
+    check_guest_may_store(user, body.type)
+    if is_hidden(body.name):
+        raise invalid(CredentialInvalid([("name", f"names starting with {SIGNING_NAME_PREFIX!r} are reserved")]))
     try:
         info = vault.create(user.id, body.name, body.type, body.values)
     except CredentialInvalid as exc:
@@ -83,14 +103,14 @@ def create_credential(
 @router.get("/credentials", response_model=CredentialsPublic)
 def list_credentials(user: CurrentUser, vault: VaultDep) -> CredentialsPublic:
     """The caller's credentials by name: type, backend and timestamps, never values."""
-    found = [public(info) for info in vault.list(user.id)]
+    found = [public(info) for info in vault.list(user.id) if not is_hidden(info.name)]
     return CredentialsPublic(data=found, count=len(found))
 
 
 @router.get("/credentials/{name}", response_model=CredentialPublic)
 def get_credential(name: CredentialName, user: CurrentUser, vault: VaultDep) -> CredentialPublic:
     """One credential's name, type, backend and timestamps; never its values."""
-    info = vault.info(user.id, name)
+    info = None if is_hidden(name) else vault.info(user.id, name)
     if info is None:
         raise not_found("credential")
     return public(info)
@@ -101,7 +121,10 @@ def replace_credential(
     name: CredentialName, body: CredentialUpdate, user: CurrentUser, vault: VaultDep
 ) -> CredentialPublic:
     """Replace all the values (and the type, when given); running executions that already read the
-    old values keep them."""
+    old values keep them. A guest cannot change the type to a paid integration's (403)."""
+    check_guest_may_store(user, body.type)
+    if is_hidden(name):
+        raise not_found("credential")
     try:
         info = vault.update(user.id, name, body.values, body.type)
     except CredentialInvalid as exc:
@@ -118,6 +141,8 @@ def replace_credential(
 )
 def delete_credential(name: CredentialName, user: CurrentUser, vault: VaultDep) -> Response:
     """Delete the credential and its stored secret (in Secrets Manager too, without a recovery window)."""
+    if is_hidden(name):
+        raise not_found("credential")
     try:
         deleted = vault.delete(user.id, name)
     except STORE_ERRORS as exc:

@@ -2,33 +2,40 @@
 through `/api/hooks/{token}` with any method.
 
 Only the token's SHA-256 is stored. A body is read only in a declared, supported Content-Type and
-up to 1 MiB; the run's input is `{"method", "body", "query", "headers"}`, with only headers that
-cannot carry credentials. `Idempotency-Key` makes a retried delivery return the first execution.
+up to 1 MiB (`api.webhook_bodies`); the run's input is `{"method", "body", "query", "headers"}`,
+with only headers that cannot carry credentials. `Idempotency-Key` makes a retried delivery return
+the first execution.
+
+A webhook can also require a signature: `X-Flowbuilder-Signature: v1=<hex HMAC-SHA256 of
+"<timestamp>.<raw body>">` with `X-Flowbuilder-Timestamp` within 5 minutes of the server's clock.
+The signing secret lives only in the owner's vault, as the hidden credential `webhook-signing.<id>`;
+`workflows.webhook_secret_ref` holds that name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import re
 import secrets
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import CurrentUser, RequireRun, ServicesDep, SessionDep
 from api.errors import ApiError, not_found
+from api.routes.credentials import STORE_ERRORS, VaultDep, get_vault, store_failed
 from api.routes.runs import dispatch_now, execution_location, runnable_plan
 from api.schemas.executions import InputRejected, WebhookAccepted, WebhookCreated, plain_json_size
 from api.services import AppServices
+from api.webhook_bodies import fields, parse_body, read_body
 from shared.db.crud import queue_execution
 from shared.db.execution_crud import (
     execution_by_idempotency_key,
@@ -37,36 +44,119 @@ from shared.db.execution_crud import (
 )
 from shared.db.models import Execution, Workflow
 from shared.db.types import utcnow
+from shared.engine.errors import CredentialNotFound
+from shared.vault.store import CredentialVault
+from shared.vault.types import SIGNING_NAME_PREFIX
 
 router = APIRouter(tags=["webhooks"])
 
-MAX_BODY_BYTES = 1024 * 1024
 WEBHOOK_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FORWARDED_HEADERS = frozenset({"content-type", "user-agent"})
 WITHHELD_HEADERS = frozenset({"x-api-key", "authorization", "cookie"})
 MAX_TOKEN_LENGTH = 128
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+TIMESTAMP_HEADER = "X-Flowbuilder-Timestamp"
+SIGNATURE_HEADER = "X-Flowbuilder-Signature"
+SIGNATURE_TOLERANCE_S = 300
+SIGNATURE_PATTERN = re.compile(r"^v1=([0-9a-fA-F]{64})$")
+
+
+class WebhookOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    require_signature: bool | None = Field(
+        default=None,
+        description="true: deliveries must be signed (a new signing secret is issued); false: stop "
+        "requiring it; omitted: keep the current setting (a signed webhook gets a new secret too).",
+    )
+
+
+class WebhookIssued(WebhookCreated):
+    signing_secret: str | None = Field(
+        default=None, description="Shown once, when the webhook requires signatures; kept only in the vault."
+    )
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def signing_secret_name(workflow_id: uuid.UUID) -> str:
+    return f"{SIGNING_NAME_PREFIX}{workflow_id}"
+
+
+def signature(secret: str, timestamp: str, raw: bytes) -> str:
+    """The `X-Flowbuilder-Signature` value for a body sent at `timestamp` (unix seconds, as sent)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    return f"v1={digest}"
+
+
+def check_signature(secret: str, timestamp: str | None, presented: str | None, raw: bytes, now: float) -> None:
+    """401 naming the header at fault: missing, malformed, outside the 5-minute window, or wrong."""
+    if timestamp is None:
+        raise _bad_signature(f"this webhook requires signed deliveries: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise _bad_signature(f"{TIMESTAMP_HEADER} must be unix seconds (digits only)")
+    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_S:
+        raise _bad_signature(
+            f"{TIMESTAMP_HEADER} is more than {SIGNATURE_TOLERANCE_S} s away from the server's clock; "
+            "sign each delivery when you send it"
+        )
+    if presented is None:
+        raise _bad_signature(f"this webhook requires signed deliveries: send {SIGNATURE_HEADER}")
+    if SIGNATURE_PATTERN.match(presented.strip()) is None:
+        raise _bad_signature(f"{SIGNATURE_HEADER} must be v1=<64 hex digits of HMAC-SHA256>")
+    expected = signature(secret, timestamp, raw)
+    if not hmac.compare_digest(expected.encode(), presented.strip().lower().encode()):
+        raise _bad_signature(f"{SIGNATURE_HEADER} does not match the timestamp and body")
+
+
+def _bad_signature(message: str) -> ApiError:
+    return ApiError(401, "invalid_signature", message)
+
+
 @router.post(
-    "/workflows/{workflow_id}/webhook", status_code=201, response_model=WebhookCreated, dependencies=[RequireRun]
+    "/workflows/{workflow_id}/webhook", status_code=201, response_model=WebhookIssued, dependencies=[RequireRun]
 )
-def create_webhook(workflow_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser) -> WebhookCreated:
+def create_webhook(
+    workflow_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    vault: VaultDep,
+    options: WebhookOptions | None = None,
+) -> WebhookIssued:
     """Create the workflow's webhook token, or rotate it (the previous token stops working at once).
-    The token is shown only in this answer."""
+    With `{"require_signature": true}` deliveries must be signed; a signed webhook's rotation also
+    replaces its signing secret. The token and the signing secret are shown only in this answer."""
     workflow = owned_workflow(session, user.id, workflow_id)
     if workflow is None:
         raise not_found("workflow")
+    wanted = options.require_signature if options is not None else None
+    signed = workflow.webhook_secret_ref is not None if wanted is None else wanted
+    name = signing_secret_name(workflow.id)
+    signing_secret = "whsec_" + secrets.token_urlsafe(32) if signed else None
+    try:
+        if signing_secret is not None:
+            _store_signing_secret(vault, user.id, name, signing_secret)
+        elif workflow.webhook_secret_ref is not None:
+            vault.delete(user.id, workflow.webhook_secret_ref)
+    except STORE_ERRORS as exc:
+        raise store_failed(exc) from None
     token = "wh_" + secrets.token_urlsafe(32)
     workflow.webhook_token_hash = token_hash(token)
+    workflow.webhook_secret_ref = name if signed else None
     workflow.updated_at = utcnow()
     session.add(workflow)
     session.commit()
-    return WebhookCreated(url=str(request.url_for("receive_webhook", token=token)), token=token)
+    url = str(request.url_for("receive_webhook", token=token))
+    return WebhookIssued(url=url, token=token, signing_secret=signing_secret)
+
+
+def _store_signing_secret(vault: CredentialVault, owner_id: uuid.UUID, name: str, secret: str) -> None:
+    values = {"token": secret}
+    if vault.update(owner_id, name, values, "bearer") is None:
+        vault.create(owner_id, name, "bearer", values)
 
 
 @router.delete(
@@ -76,13 +166,19 @@ def create_webhook(workflow_id: uuid.UUID, request: Request, session: SessionDep
     response_model=None,
     dependencies=[RequireRun],
 )
-def delete_webhook(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
-    """Remove the workflow's webhook: its token answers 404 from now on."""
+def delete_webhook(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser, vault: VaultDep) -> Response:
+    """Remove the workflow's webhook: its token answers 404 from now on, and its signing secret is
+    deleted from the vault."""
     workflow = owned_workflow(session, user.id, workflow_id)
     if workflow is None:
         raise not_found("workflow")
-    if workflow.webhook_token_hash is not None:
+    try:  # the secret first: a failure leaves the webhook as it was, and a retry finishes the job
+        vault.delete(user.id, signing_secret_name(workflow.id))
+    except STORE_ERRORS as exc:
+        raise store_failed(exc) from None
+    if workflow.webhook_token_hash is not None or workflow.webhook_secret_ref is not None:
         workflow.webhook_token_hash = None
+        workflow.webhook_secret_ref = None
         workflow.updated_at = utcnow()
         session.add(workflow)
         session.commit()
@@ -94,13 +190,20 @@ async def receive_webhook(
 ) -> WebhookAccepted:
     """Start a run of the workflow this token belongs to (no API key: the token is the credential).
     Answers 202 with the execution id; with a repeated `Idempotency-Key`, the first execution's id
-    and `Idempotent-Replay: true`."""
+    and `Idempotent-Replay: true`. A webhook that requires signatures answers 401 naming the header
+    at fault, before anything is created."""
     workflow = await run_in_threadpool(_workflow_for_token, session, token)
     key = _idempotency_key(request.headers.get("idempotency-key"))
+    raw = await read_body(request)
+    if workflow.webhook_secret_ref is not None:
+        vault = get_vault(request, services)
+        secret = await run_in_threadpool(_signing_secret, vault, workflow)
+        headers = request.headers
+        check_signature(secret, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), raw, time.time())
     payload = {
         "method": request.method,
-        "body": await _parsed_body(request),
-        "query": _fields(request.query_params.multi_items()),
+        "body": await parse_body(request, raw),
+        "query": fields(request.query_params.multi_items()),
         "headers": _forwarded_headers(request.headers.items()),
     }
     try:
@@ -134,6 +237,16 @@ def _workflow_for_token(session: Session, token: str) -> Workflow:
     return workflow
 
 
+def _signing_secret(vault: CredentialVault, workflow: Workflow) -> str:
+    """Fails closed: a signed webhook whose secret cannot be read accepts nothing."""
+    try:
+        return vault.values(workflow.owner_id, workflow.webhook_secret_ref or "")["token"]
+    except CredentialNotFound:
+        raise _bad_signature("this webhook's signing secret is gone; its owner must rotate the webhook") from None
+    except STORE_ERRORS as exc:
+        raise store_failed(exc) from None
+
+
 def _accept(
     session: Session, services: AppServices, workflow: Workflow, payload: dict[str, Any], key: str | None
 ) -> tuple[Execution, bool]:
@@ -163,117 +276,6 @@ def _idempotency_key(value: str | None) -> str | None:
     if not 0 < len(value) <= MAX_IDEMPOTENCY_KEY_LENGTH or not all(" " <= ch <= "~" for ch in value):
         raise ApiError(400, "bad_request", "Idempotency-Key must be 1-255 printable ASCII characters")
     return value
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise ApiError(400, "bad_request", "Content-Length is not a number")
-        if int(declared) > MAX_BODY_BYTES:
-            raise _too_large()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _too_large()
-    return bytes(body)
-
-
-def _too_large() -> ApiError:
-    return ApiError(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
-
-
-def _unsupported(message: str) -> ApiError:
-    return ApiError(
-        415,
-        "unsupported_media_type",
-        message + "; send application/json, application/x-www-form-urlencoded, multipart/form-data or text/plain",
-    )
-
-
-async def _parsed_body(request: Request) -> Any:
-    raw = await _read_body(request)
-    declared = request.headers.get("content-type")
-    if not declared:
-        if raw:
-            raise _unsupported("a body needs a Content-Type")
-        return None
-    media_type, _, parameters = declared.partition(";")
-    media_type = media_type.strip().lower()
-    if media_type == "application/json":
-        return _json_body(raw)
-    if media_type == "application/x-www-form-urlencoded":
-        return _form_body(raw)
-    if media_type == "multipart/form-data":
-        return await _multipart_body(request, raw)
-    if media_type == "text/plain":
-        return _text_body(raw, _charset(parameters))
-    raise _unsupported(f"Content-Type {media_type or declared!r} is not accepted")
-
-
-def _json_body(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "bad_request", "the body is not valid JSON") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _form_body(raw: bytes) -> dict[str, Any]:
-    try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=1000)
-    except ValueError:  # also UnicodeDecodeError
-        raise ApiError(400, "bad_request", "the form body is not valid UTF-8 form data") from None
-    return _fields(pairs)
-
-
-async def _multipart_body(request: Request, raw: bytes) -> dict[str, Any]:
-    async def replay() -> AsyncIterator[bytes]:
-        yield raw
-
-    try:
-        form = await MultiPartParser(request.headers, replay(), max_files=10, max_fields=1000).parse()
-    except MultiPartException as exc:
-        raise ApiError(400, "bad_request", f"the multipart body is invalid: {exc.message}") from None
-    has_files = any(isinstance(value, UploadFile) for _, value in form.multi_items())
-    if has_files:
-        await form.close()
-        raise _unsupported("file uploads are not accepted")
-    return _fields((name, str(value)) for name, value in form.multi_items())
-
-
-def _charset(parameters: str) -> str:
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"') or "utf-8"
-    return "utf-8"
-
-
-def _text_body(raw: bytes, charset: str) -> str:
-    try:
-        return raw.decode(charset)
-    except (LookupError, UnicodeDecodeError):
-        raise ApiError(400, "bad_request", f"the body is not valid {charset} text") from None
-
-
-def _fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
-    """Name -> value, or a list of values when a name repeats."""
-    fields: dict[str, Any] = {}
-    for name, value in pairs:
-        if name not in fields:
-            fields[name] = value
-        elif isinstance(fields[name], list):
-            fields[name].append(value)
-        else:
-            fields[name] = [fields[name], value]
-    return fields
 
 
 def _forwarded_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from api.deps import CurrentUser, RequireFull, SessionDep
 from api.errors import ApiError, not_found
+from api.routes.credentials import STORE_ERRORS, VaultDep, store_failed
 from api.schemas.workflows import (
     DefinitionCheck,
     IssuePublic,
@@ -182,9 +183,16 @@ def archive_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentU
     response_model=None,
     dependencies=[RequireFull],
 )
-def delete_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
-    """Delete the workflow with its versions, executions and their steps and events. Not undoable."""
-    crud.delete_workflow(session, owned_workflow(session, user, workflow_id, for_update=True))
+def delete_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser, vault: VaultDep) -> Response:
+    """Delete the workflow with its versions, executions and their steps and events, and its
+    webhook signing secret. Not undoable."""
+    workflow = owned_workflow(session, user, workflow_id, for_update=True)
+    if workflow.webhook_secret_ref is not None:
+        try:  # the secret first: a failure leaves everything as it was, and a retry finishes the job
+            vault.delete(user.id, workflow.webhook_secret_ref)
+        except STORE_ERRORS as exc:
+            raise store_failed(exc) from None
+    crud.delete_workflow(session, workflow)
     commit(session)
     return Response(status_code=204)
 

@@ -60,6 +60,15 @@ CREDENTIAL_TYPES: dict[str, type[_Values]] = {
 }
 
 
+GUEST_FORBIDDEN_TYPES = frozenset({"smtp"})
+"""Types a guest may not store: integrations that send email (and so cost money and invite abuse
+from throwaway trials). Plain HTTP auth types stay open so guests can try API calls."""
+
+SIGNING_NAME_PREFIX = "webhook-signing."
+"""Names of webhook signing secrets, kept in the owner's vault; hidden from and reserved in the
+credentials routes."""
+
+
 class CredentialInvalid(ValueError):
     """Values that don't fit their type; `problems` are (field, message) pairs, field like `values.token`."""
 
