@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -60,20 +59,16 @@ def create_key(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an API key for a user; the key is printed once and only its hash is kept."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
-    from shared.db.models import User
+    from shared.db.crud import find_user
     from shared.identity.api_keys import SCOPES, issue_api_key
 
     if scope not in SCOPES:
         err.print(f"error: --scope must be one of {', '.join(SCOPES)}")
         raise typer.Exit(2)
     with Session(_engine(data_dir), expire_on_commit=False) as session:
-        try:
-            condition = User.id == uuid.UUID(user)
-        except ValueError:
-            condition = User.email == user
-        owner = session.exec(select(User).where(condition)).first()
+        owner = find_user(session, user)
         if owner is None:
             err.print(f"error: no user {user!r}", markup=False)
             raise typer.Exit(1)

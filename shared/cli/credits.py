@@ -4,7 +4,6 @@ negative N), always through the ledger."""
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Annotated
 
 import typer
@@ -26,17 +25,13 @@ def grant_credits(
     data_dir: DataDirOption = None,
 ) -> None:
     """Add credits to a user's balance with a ledger row; prints the new balance."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from shared.credits import grant
-    from shared.db.models import User
+    from shared.db.crud import find_user
 
     with Session(_engine(data_dir), expire_on_commit=False) as session:
-        try:
-            condition = User.id == uuid.UUID(user)
-        except ValueError:
-            condition = User.email == user
-        owner = session.exec(select(User).where(condition)).first()
+        owner = find_user(session, user)
         if owner is None:
             err.print(f"error: no user {user!r}", markup=False)
             raise typer.Exit(1)

@@ -24,6 +24,15 @@ def ensure_local_user(session: Session, *, starting_credits: int = 1_000_000) ->
     return user
 
 
+def find_user(session: Session, id_or_email: str) -> User | None:
+    """A user by id, or by email when the text is not a UUID (operators' commands take either)."""
+    try:
+        condition = User.id == uuid.UUID(id_or_email)
+    except ValueError:
+        condition = User.email == id_or_email
+    return session.exec(select(User).where(condition)).first()
+
+
 def create_workflow(
     session: Session,
     owner_id: uuid.UUID,

@@ -177,3 +177,30 @@ def test_every_example_runs_offline(example, tmp_path):
 
 def test_there_are_at_least_four_examples():
     assert len(EXAMPLES) >= 4
+
+
+def test_an_operator_makes_a_user_and_a_key_that_the_api_accepts(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from shared.settings import Settings
+
+    user = json.loads(flowbuilder("users", "create", "--email", "ops@example.com", "--json", data_dir=tmp_path).stdout)
+    by_email = flowbuilder(
+        "keys", "create", "--user", "ops@example.com", "--scope", "read", "--json", data_dir=tmp_path
+    )
+    by_id = flowbuilder("keys", "create", "--user", user["id"], "--json", data_dir=tmp_path)
+
+    client = TestClient(create_app(Settings(data_dir=tmp_path)))
+    for result in (by_email, by_id):
+        key = json.loads(result.stdout)["key"]
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {key}"})
+        assert me.status_code == 200 and me.json()["id"] == user["id"]
+    assert json.loads(by_email.stdout)["scope"] == "read"
+
+
+def test_a_key_for_an_unknown_user_is_refused(tmp_path):
+    result = flowbuilder("keys", "create", "--user", "nobody@example.com", data_dir=tmp_path)
+
+    assert result.returncode == 1
+    assert "no user 'nobody@example.com'" in result.stderr
