@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default="flowbuilder/credentials", description="Secrets Manager names: <prefix>/<owner_id>/<name>"
     )
     vault_cache_max_age_s: float = Field(default=30.0, ge=0, description="How long a Secrets Manager read is reused")
+    vault_master_key_secret_id: str | None = Field(
+        default=None,
+        description="Local (database) encryption with its master key in this Secrets Manager secret "
+        "(base64 of 32 bytes) instead of the key file",
+    )
     vault_aws_region: str | None = Field(default=None, description="Secrets Manager region; boto3's default if unset")
     vault_aws_endpoint_url: str | None = Field(default=None, description="Secrets Manager endpoint (moto, LocalStack)")
 
@@ -96,6 +101,37 @@ class Settings(BaseSettings):
     rate_limit_user_executions: int = Field(default=30, ge=1, description="Runs a user may start per window")
     rate_limit_ip_requests: int = Field(
         default=30, ge=1, description="Per client IP per window: webhooks, guest sign-up, failed authentications"
+    )
+
+    # Cloud data plane
+    aws_region: str | None = Field(default=None, description="Region of SQS and DynamoDB; boto3's default if unset")
+    aws_endpoint_url: str | None = Field(default=None, description="SQS and DynamoDB endpoint (moto, LocalStack)")
+    light_queue_url: str | None = Field(default=None, description="SQS queue of light-lane executions (aws mode)")
+    browser_queue_url: str | None = Field(default=None, description="SQS queue of browser-lane executions (aws mode)")
+    sqs_send_retries: int = Field(default=3, ge=0, description="Resends of entries a SendMessageBatch reports failed")
+    gate_table: str = Field(
+        default="flowbuilder-scheduler-gate", description="DynamoDB table (partition key `id`) of the next-wake gate"
+    )
+    reaper_stale_after_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Running without a heartbeat this long: re-queued (must exceed the longest step)",
+    )
+    reaper_max_attempts: int = Field(default=3, ge=1, description="Attempts before a stale execution is failed")
+    reaper_undispatched_after_s: float = Field(
+        default=900.0, gt=0, description="A dispatched execution not claimed this long is dispatched again"
+    )
+
+    # Workers
+    worker_heartbeat_s: float = Field(default=10.0, gt=0, description="How often a worker beats a running execution")
+    worker_drain_deadline_s: float = Field(
+        default=90.0, gt=0, description="On SIGTERM: how long running steps get before the execution is handed back"
+    )
+    worker_lambda_safety_margin_s: float = Field(
+        default=10.0, ge=0, description="Light-lane Lambda: handed back by this long before the invocation's deadline"
+    )
+    worker_lambda_drain_s: float = Field(
+        default=10.0, ge=0, description="Light-lane Lambda: how long running steps get once the deadline nears"
     )
 
     @property

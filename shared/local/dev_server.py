@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from shared.queue import Dispatcher
     from shared.scheduler.gate import NextWakeGate
+    from shared.scheduler.reaper import ReaperLimits
     from shared.settings import Settings
 
 logger = logging.getLogger("flowbuilder.dev")
@@ -60,6 +61,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     from shared.local.worker_pool import LocalWorkerPool
     from shared.queue.inprocess import InProcessQueue
     from shared.scheduler.gate import gate_for
+    from shared.scheduler.reaper import ReaperLimits
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -75,7 +77,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     )
     gate = gate_for(settings)
     gate.set(None)  # whatever the last process left, the first tick looks
-    schedule = ScheduleLoop(engine, queue, gate, settings.local_tick_s)
+    schedule = ScheduleLoop(engine, queue, gate, settings.local_tick_s, ReaperLimits.from_settings(settings))
     print_banner(settings, host, port, key)
     pool.start()
     schedule.start()
@@ -188,10 +190,19 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class ScheduleLoop:
-    """`run_tick` every `interval_s` seconds in a thread; a failing tick is logged, the loop goes on."""
+    """The scheduler Lambda's tick and reaper (`run_cloud_tick`) every `interval_s` seconds in a thread;
+    a failing tick is logged, the loop goes on."""
 
-    def __init__(self, engine: Engine, dispatcher: Dispatcher, gate: NextWakeGate, interval_s: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        dispatcher: Dispatcher,
+        gate: NextWakeGate,
+        interval_s: float,
+        limits: ReaperLimits | None = None,
+    ) -> None:
         self.engine, self.dispatcher, self.gate, self.interval_s = engine, dispatcher, gate, interval_s
+        self.limits = limits
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="schedule-loop", daemon=True)
 
@@ -204,11 +215,13 @@ class ScheduleLoop:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        from shared.scheduler.tick import run_tick
+        from shared.scheduler.cloud_tick import run_cloud_tick
+        from shared.scheduler.reaper import ReaperLimits
 
+        limits = self.limits or ReaperLimits()
         while not self._stopping.is_set():
             try:
-                report = run_tick(self.engine, self.dispatcher, self.gate)
+                report = run_cloud_tick(self.engine, self.dispatcher, self.gate, limits).tick
             except Exception:
                 logger.exception("schedule tick failed; trying again in %.0f s", self.interval_s)
             else:

@@ -19,13 +19,10 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shared.db.execution_store import SqlExecutionStore
-from shared.db.models import Execution, ExecutionEvent
 from shared.engine.recorder import EventListener
 from shared.engine.runner import WorkflowRunner
 from shared.engine.store import EventWrite
@@ -33,6 +30,7 @@ from shared.queue.inprocess import InProcessQueue
 from shared.queue.messages import QueueMessage
 from shared.settings import Settings
 from shared.vault.store import vault_from_settings
+from shared.workers.handback import fail_if_running, hand_back
 
 logger = logging.getLogger("flowbuilder.worker")
 
@@ -40,9 +38,6 @@ POLL_S = 0.2
 """How long one wait on the queue lasts: bounds how long `stop` waits for idle consumers."""
 INTERRUPT_GRACE_S = 2.0
 """After `stop`'s timeout: how long interrupted runs get to finish their running steps."""
-
-executions = Execution.__table__
-events = ExecutionEvent.__table__
 
 
 class LocalWorkerPool:
@@ -205,33 +200,3 @@ class LocalWorkerPool:
                 listener(execution_id, event)
             except Exception:
                 logger.exception("execution %s: an event listener failed", execution_id)
-
-
-def fail_if_running(engine: Engine, execution_id: uuid.UUID, error: str) -> EventWrite | None:
-    """Mark a crashed execution failed, with a closing `run_finished` event; nothing if it is no
-    longer running (it finished, or someone else took it over)."""
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        failed = conn.execute(
-            executions.update()
-            .where(executions.c.id == execution_id, executions.c.status == "running")
-            .values(status="failed", error=error, finished_at=now, heartbeat_at=now)
-        ).rowcount
-        if not failed:
-            return None
-        last = conn.execute(sa.select(sa.func.max(events.c.seq)).where(events.c.execution_id == execution_id))
-        event = EventWrite((last.scalar() or 0) + 1, "run_finished", {"status": "failed", "error": error}, now)
-        row = {"id": uuid.uuid4(), "execution_id": execution_id, "seq": event.seq, "type": event.type}
-        conn.execute(events.insert().values(**row, payload=event.payload, at=now))
-    return event
-
-
-def hand_back(engine: Engine, execution_id: uuid.UUID) -> None:
-    """Return an interrupted execution to the outbox for its next attempt."""
-    with engine.begin() as conn:
-        conn.execute(
-            executions.update()
-            .where(executions.c.id == execution_id, executions.c.status == "running")
-            .values(status="queued", dispatched_at=None, worker_id=None, attempt=executions.c.attempt + 1)
-        )
-    logger.info("execution %s: interrupted; handed back for its next attempt", execution_id)

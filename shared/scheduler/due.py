@@ -133,14 +133,16 @@ def _insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert, skipping fire times that already have an execution; returns how many were new."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     created = 0
+    statement = (
+        insert(executions)
+        .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
+        .returning(executions.c.id)
+    )
     for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            insert(executions)
-            .values(list(rows[start : start + INSERT_CHUNK]))
-            .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
-            .returning(executions.c.id)
-        )
-        created += len(conn.execute(statement).all())
+        # Rows as executemany parameters: SQLAlchemy's "insertmanyvalues" sends them as multi-row
+        # INSERTs from one cached compiled statement (compiling `.values(rows)` per batch cost more
+        # than the database did).
+        created += len(conn.execute(statement, list(rows[start : start + INSERT_CHUNK])).all())
     return created
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -113,9 +114,18 @@ class FileGate:
 
 
 def gate_for(settings: Settings) -> NextWakeGate:
+    """A file in the data dir locally; in aws mode a DynamoDB item (`shared.scheduler.gate_dynamodb`),
+    one gate per table so its boto3 client is reused across calls."""
     if settings.mode == "aws":
-        raise NotImplementedError("SSM/DynamoDB gate comes with the cloud data plane")
+        return _dynamodb_gate(settings.gate_table, settings.aws_region, settings.aws_endpoint_url)
     return FileGate(settings.data_dir / GATE_FILE)
+
+
+@functools.lru_cache(maxsize=4)
+def _dynamodb_gate(table: str, region: str | None, endpoint_url: str | None) -> NextWakeGate:
+    from shared.scheduler.gate_dynamodb import DynamoDbGate
+
+    return DynamoDbGate(table, region=region, endpoint_url=endpoint_url)
 
 
 def lower_next_wake(settings: Settings, when: datetime) -> None:

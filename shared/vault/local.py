@@ -13,6 +13,7 @@ import os
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +59,25 @@ def associated_data(header: bytes, owner_id: uuid.UUID, name: str) -> bytes:
 
 
 class LocalBackend:
-    """Values live in `credentials.ciphertext`; the key file is read (or made) on first use."""
+    """Values live in `credentials.ciphertext`. The master key is read on first use: from the key
+    file (made if missing), or from `load_master` (in aws mode, a secret in Secrets Manager: the
+    "database encryption" option, one secret for all credentials instead of one per credential)."""
 
     name = "local"
 
-    def __init__(self, key_file: Path) -> None:
+    def __init__(self, key_file: Path, load_master: Callable[[], bytes] | None = None) -> None:
         self.key_file = key_file
+        self._load_master = load_master or (lambda: load_or_create_master_key(self.key_file))
         self._master: bytes | None = None
         self._lock = threading.Lock()
 
     def _master_key(self) -> bytes:
         with self._lock:
             if self._master is None:
-                self._master = load_or_create_master_key(self.key_file)
+                master = self._load_master()
+                if len(master) != MASTER_KEY_BYTES:
+                    raise VaultDecryptError(f"the vault master key is not {MASTER_KEY_BYTES} bytes")
+                self._master = master
             return self._master
 
     def _aead(self, salt: bytes) -> AESGCM:

@@ -154,3 +154,21 @@ def _reason(exc: Exception) -> str:
         error = response["Error"]
         return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
     return type(exc).__name__
+
+
+def read_master_key(secret_id: str, *, region: str | None = None, endpoint_url: str | None = None) -> bytes:
+    """The local backend's master key kept in Secrets Manager: the secret's binary value, or its
+    string value as base64. Read once per process (the backend keeps it)."""
+    import base64
+    import binascii
+
+    import boto3
+
+    client = boto3.session.Session().client("secretsmanager", region_name=region, endpoint_url=endpoint_url)
+    response = client.get_secret_value(SecretId=secret_id)
+    if "SecretBinary" in response:
+        return bytes(response["SecretBinary"])
+    try:
+        return base64.b64decode(response["SecretString"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"the secret {secret_id!r} is not a base64-encoded key") from None

@@ -76,6 +76,16 @@ def backend_from_settings(settings: Settings) -> VaultBackend:
         )
     from shared.vault.local import LocalBackend
 
+    if settings.vault_master_key_secret_id:
+        from shared.vault.secretsmanager import read_master_key
+
+        secret_id = settings.vault_master_key_secret_id
+        return LocalBackend(
+            settings.data_dir / "vault.key",
+            load_master=lambda: read_master_key(
+                secret_id, region=settings.vault_aws_region, endpoint_url=settings.vault_aws_endpoint_url
+            ),
+        )
     return LocalBackend(settings.data_dir / "vault.key")
 
 

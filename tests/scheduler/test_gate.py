@@ -131,8 +131,3 @@ def test_local_mode_keeps_the_gate_in_the_data_dir(tmp_path: Path) -> None:
     lower_next_wake(settings, T - timedelta(minutes=1))
     assert gate_for(settings).read() == T - timedelta(minutes=1)
     assert (tmp_path / "data" / "next-wake").exists()
-
-
-def test_aws_mode_has_no_gate_yet(tmp_path: Path) -> None:
-    with pytest.raises(NotImplementedError, match="cloud data plane"):
-        gate_for(Settings(mode="aws", data_dir=tmp_path))

@@ -1,44 +1,5 @@
-"""moto in server mode on 127.0.0.1, and environment that keeps boto3 away from real AWS."""
+"""Moved to `tests.support.moto_server`; kept so the vault tests' imports stay valid."""
 
-from __future__ import annotations
+from tests.support.moto_server import REGION, fake_aws_environment, free_port, moto_server
 
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import pytest
-
-REGION = "eu-west-1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """A Secrets Manager endpoint URL for a fresh moto server."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-def fake_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+__all__ = ["REGION", "fake_aws_environment", "free_port", "moto_server"]

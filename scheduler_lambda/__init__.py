@@ -1,0 +1,1 @@
+"""The scheduler Lambda: an EventBridge schedule invokes `scheduler_lambda.handler.handler` every minute."""

@@ -1,0 +1,127 @@
+"""The scheduler Lambda's logic, below its thin handler (`scheduler_lambda.handler`): the tick, then
+the reaper, on parts built once per Lambda container and reused by its warm invocations.
+
+While the gate is shut nothing here touches the database, the reaper included: it runs only after a
+tick the gate let in, and lowers the gate to the next instant a running or dispatched execution can
+go stale, so a heartbeat deadline wakes the scheduler even when no schedule is due.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from shared.scheduler.reaper import ReaperLimits, ReapReport, reap
+from shared.scheduler.tick import RETRY_UNSENT, TickReport, run_tick
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from shared.queue import Dispatcher
+    from shared.scheduler.gate import NextWakeGate
+    from shared.settings import Settings
+
+
+@dataclass
+class CloudTickReport:
+    tick: TickReport
+    reaped: ReapReport = field(default_factory=ReapReport)
+    schedule_lag_s: float | None = None
+    """Fire time to dispatch of the most late scheduled execution this tick sent; None if none."""
+
+
+def run_cloud_tick(
+    engine: Engine,
+    dispatcher: Dispatcher,
+    gate: NextWakeGate,
+    limits: ReaperLimits,
+    *,
+    now: datetime | None = None,
+    batch_size: int = 200,
+) -> CloudTickReport:
+    now = now or datetime.now(UTC)
+    report = CloudTickReport(run_tick(engine, dispatcher, gate, now=now, batch_size=batch_size))
+    if report.tick.gate_closed:
+        return report
+    report.reaped = reap(
+        engine,
+        dispatcher,
+        now=now,
+        stale_after_s=limits.stale_after_s,
+        max_attempts=limits.max_attempts,
+        undispatched_after_s=limits.undispatched_after_s,
+        batch_size=batch_size,
+    )
+    wake = [report.reaped.next_deadline] if report.reaped.next_deadline else []
+    if report.reaped.failed_dispatches:
+        wake.append(now + RETRY_UNSENT)
+    if wake:
+        gate.lower(min(wake))
+    if report.tick.dispatched:
+        report.schedule_lag_s = schedule_lag(engine, now)
+    return report
+
+
+def schedule_lag(engine: Engine, dispatched_at: datetime) -> float | None:
+    """Seconds from the earliest fire time among the executions stamped `dispatched_at` to now:
+    one aggregate query, only on ticks that dispatched something."""
+    import sqlalchemy as sa
+
+    from shared.db.models import Execution
+
+    executions = Execution.__table__
+    query = sa.select(sa.func.min(executions.c.scheduled_for)).where(
+        executions.c.dispatched_at == dispatched_at, executions.c.trigger == "schedule"
+    )
+    with engine.connect() as conn:
+        earliest = conn.execute(query).scalar()
+    if earliest is None:
+        return None
+    earliest = earliest.replace(tzinfo=UTC) if earliest.tzinfo is None else earliest
+    return max(0.0, (datetime.now(UTC) - earliest) / timedelta(seconds=1))
+
+
+def run_configured_tick(settings: Settings, *, now: datetime | None = None) -> CloudTickReport:
+    """The tick on the parts `settings` describe (aws mode: PostgreSQL, SQS, the DynamoDB gate)."""
+    engine, dispatcher, gate = parts_for(settings)
+    return run_cloud_tick(engine, dispatcher, gate, ReaperLimits.from_settings(settings), now=now)
+
+
+def parts_for(settings: Settings) -> tuple[Engine, Dispatcher, NextWakeGate]:
+    return (
+        _engine(settings.resolved_database_url),
+        _dispatcher(
+            settings.light_queue_url,
+            settings.browser_queue_url,
+            settings.aws_region,
+            settings.aws_endpoint_url,
+            settings.sqs_send_retries,
+        ),
+        _gate(settings),
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _engine(url: str) -> Engine:
+    from shared.db.session import create_db_engine
+
+    return create_db_engine(url)
+
+
+@functools.lru_cache(maxsize=2)
+def _dispatcher(
+    light: str | None, browser: str | None, region: str | None, endpoint_url: str | None, retries: int
+) -> Dispatcher:
+    from shared.queue.sqs import SqsDispatcher
+
+    if not (light and browser):
+        raise RuntimeError("FLOWBUILDER_LIGHT_QUEUE_URL and FLOWBUILDER_BROWSER_QUEUE_URL must both be set")
+    return SqsDispatcher(light, browser, region=region, endpoint_url=endpoint_url, retries=retries)
+
+
+def _gate(settings: Settings) -> NextWakeGate:
+    from shared.scheduler.gate import gate_for
+
+    return gate_for(settings)

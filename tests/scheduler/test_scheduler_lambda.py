@@ -1,0 +1,121 @@
+"""The scheduler Lambda's handler, invoked in-process with a fake context: settings from the
+environment, PostgreSQL (a scratch database), SQS and DynamoDB on moto in server mode."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from shared.db.crud import create_workflow
+from shared.db.migrate import upgrade
+from shared.db.models import Execution, User
+from shared.db.session import create_db_engine
+from shared.settings import get_settings
+from tests.support.moto_server import REGION, create_gate_table
+from tests.support.postgres import scratch_database
+
+HELLO = {"nodes": [{"id": "hello", "type": "text.combine", "config": {"parts": ["hello"]}}], "edges": []}
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "flowbuilder-scheduler"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:flowbuilder-scheduler"
+    aws_request_id: str = "request-1"
+
+
+@pytest.fixture
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    with scratch_database(postgres_admin_url, prefix="fb_lambda") as url:
+        engine = create_db_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def cloud(aws_env, moto_endpoint: str, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """The scheduler's environment as the infrastructure sets it, pointing at moto and PostgreSQL."""
+    from shared.scheduler import cloud_tick
+
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=moto_endpoint)
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
+    suffix = uuid.uuid4().hex[:8]
+    queues = {lane: sqs.create_queue(QueueName=f"{lane}-{suffix}")["QueueUrl"] for lane in ("light", "browser")}
+    create_gate_table(dynamodb, f"gate-{suffix}")
+    for name, value in {
+        "FLOWBUILDER_MODE": "aws",
+        "FLOWBUILDER_DATABASE_URL": database_url,
+        "FLOWBUILDER_AWS_REGION": REGION,
+        "FLOWBUILDER_AWS_ENDPOINT_URL": moto_endpoint,
+        "FLOWBUILDER_LIGHT_QUEUE_URL": queues["light"],
+        "FLOWBUILDER_BROWSER_QUEUE_URL": queues["browser"],
+        "FLOWBUILDER_GATE_TABLE": f"gate-{suffix}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield {"sqs": sqs, "queues": queues, "engine": cloud_tick._engine(database_url)}
+    get_settings.cache_clear()
+    cloud_tick._engine(database_url).dispose()
+    cloud_tick._engine.cache_clear()
+
+
+def due_workflow(engine) -> uuid.UUID:
+    with Session(engine) as session:
+        owner = User(kind="user", credits=100)
+        session.add(owner)
+        session.flush()
+        workflow, _ = create_workflow(session, owner.id, "every minute", HELLO)
+        workflow.cron, workflow.schedule_enabled = "* * * * *", True
+        workflow.next_run_at = datetime.now(UTC).replace(second=0, microsecond=0)
+        session.add(workflow)
+        session.commit()
+        return workflow.id
+
+
+def light_queue_bodies(cloud: dict) -> list[dict]:
+    got = cloud["sqs"].receive_message(QueueUrl=cloud["queues"]["light"], MaxNumberOfMessages=10)
+    return [json.loads(message["Body"]) for message in got.get("Messages", [])]
+
+
+def test_a_due_workflow_ends_as_a_message_on_the_light_queue(cloud, capsys):
+    from scheduler_lambda.handler import handler
+
+    workflow_id = due_workflow(cloud["engine"])
+
+    result = handler({"id": "event-1", "source": "aws.scheduler"}, FakeContext())
+
+    with Session(cloud["engine"]) as session:
+        queued = session.exec(sa.select(Execution).where(Execution.workflow_id == workflow_id)).scalars().all()
+    # one fire time; two only if the minute turned between making the workflow and the tick
+    assert result["due"] == 1 and result["dispatched"] == len(queued) >= 1
+    assert sorted(b["execution_id"] for b in light_queue_bodies(cloud)) == sorted(str(e.id) for e in queued)
+    assert all(execution.dispatched_at is not None for execution in queued)
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = emitted[-1]
+    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FlowBuilder"
+    assert (metrics["Due"], metrics["Dispatched"], metrics["FailedDispatches"]) == ([1.0], [len(queued)], [0.0])
+    assert 0 <= metrics["ScheduleLag"][0] < 120
+
+
+def test_a_second_tick_with_nothing_due_stays_behind_the_gate(cloud):
+    from scheduler_lambda.handler import handler
+
+    due_workflow(cloud["engine"])
+    handler({"id": "event-1"}, FakeContext())
+    statements: list[str] = []
+    sa.event.listen(cloud["engine"], "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    result = handler({"id": "event-2"}, FakeContext(aws_request_id="request-2"))
+
+    assert result["gate_closed"] is True
+    assert statements == []
