@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import statistics
 import time
-from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -23,10 +22,9 @@ from sqlmodel import Session
 from api.app import create_app
 from api.services import AppServices
 from bench.bare_app import build_app
+from bench.database import benchmark_database
 from shared.db.crud import create_workflow
-from shared.db.migrate import upgrade
 from shared.db.models import User
-from shared.db.session import create_db_engine
 from shared.identity.api_keys import issue_api_key
 from shared.settings import Settings
 
@@ -92,15 +90,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50, help="requests per app before measuring (default 50)")
     parser.add_argument("--database-url", help="default: a scratch database on the local PostgreSQL")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        url = args.database_url
-        if url is None:
-            from tests.support.postgres import postgres_server, scratch_database
-
-            url = stack.enter_context(scratch_database(stack.enter_context(postgres_server()), prefix="fb_bench"))
-        engine = create_db_engine(url)
-        stack.callback(engine.dispose)
-        upgrade(engine)
+    with benchmark_database(args.database_url) as (engine, url):
         api_times, bare_times = asyncio.run(measure(engine, url, args.requests, args.warmup))
     api_p50, bare_p50 = statistics.median(api_times), statistics.median(bare_times)
     print(

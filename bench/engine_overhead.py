@@ -12,14 +12,12 @@ import argparse
 import asyncio
 import statistics
 import time
-from contextlib import ExitStack
 
 from sqlmodel import Session
 
+from bench.database import benchmark_database
 from shared.db.crud import create_workflow, ensure_local_user, queue_execution
 from shared.db.execution_store import SqlExecutionStore
-from shared.db.migrate import upgrade
-from shared.db.session import create_db_engine
 from shared.engine.runner import WorkflowRunner
 from shared.settings import Settings
 from shared.vault import InMemoryCredentialProvider
@@ -62,15 +60,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database-url", help="default: a scratch database on the local PostgreSQL")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        url = args.database_url
-        if url is None:
-            from tests.support.postgres import postgres_server, scratch_database
-
-            url = stack.enter_context(scratch_database(stack.enter_context(postgres_server()), prefix="fb_bench"))
-        engine = create_db_engine(url)
-        stack.callback(engine.dispose)
-        upgrade(engine)
+    with benchmark_database(args.database_url) as (engine, _):
         per_step = asyncio.run(measure(engine, args.steps, args.runs))
     print(
         f"{args.steps} steps x {args.runs} runs on {engine.dialect.name}: "
