@@ -31,6 +31,9 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	bash .ci/system-deps.sh
 	$(BIN)/python -m bench.engine_overhead
+	$(BIN)/python -m bench.api_import
+	$(BIN)/python -m bench.api_latency
+	$(BIN)/python -m bench.scheduler_dispatch
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .flowbuilder
