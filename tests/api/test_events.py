@@ -286,4 +286,5 @@ def test_the_open_stream_ends_when_its_execution_is_deleted(caller, engine):
     later(0.5, delete_workflow)
     response = caller.client.get(f"/api/executions/{execution_id}/stream")
 
-    assert [f["id"] for f in parse_sse(response.text)] == ["1"]
+    events = [f for f in parse_sse(response.text) if ":" not in f]  # keep-alive comments may come under load
+    assert [f["id"] for f in events] == ["1"]
