@@ -15,7 +15,6 @@ The dependency also leaves the caller on `request.state.actor` for the audit tra
 
 from __future__ import annotations
 
-import inspect
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -87,19 +86,16 @@ def request_client_ip(request: Request, settings: Settings) -> str:
 
 
 def _authenticate(request: Request, session: Session, services: AppServices) -> User | None:
-    """The caller's user, or None when no credentials were sent or they failed. Calls the same
-    `get_identity` the routes use (whatever it needs among request, session, settings, services)."""
+    """The caller's user, or None when no credentials were sent or they failed. The same
+    `get_identity` the routes use, which keeps its answer for the rest of the request."""
     from api.deps import presented_key
 
     if presented_key(request) is None:
         return None
-    available = {"request": request, "session": session, "settings": services.settings, "services": services}
-    arguments = {name: available[name] for name in inspect.signature(get_identity).parameters if name in available}
     try:
-        identity = get_identity(**arguments)
+        return get_identity(request, session, services.settings).user
     except ApiError:
         return None
-    return identity.user if hasattr(identity, "user") else identity[0]
 
 
 def _webhook_owner(session: Session, token: str) -> User | None:

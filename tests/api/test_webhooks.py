@@ -7,26 +7,19 @@ import hashlib
 import uuid
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.routes import webhooks
-from shared.db.crud import create_workflow
-from shared.db.models import Execution, Workflow
+from shared.db.models import Workflow
+from tests.api.test_runs import executions_of
+from tests.api.test_runs import make_workflow as make_runnable_workflow
 
 GREET = {"nodes": [{"id": "greet", "type": "text.combine", "config": {"parts": ["hi"]}}]}
 MIB = 1024 * 1024
 
 
 def make_workflow(engine, owner_id, status="active") -> uuid.UUID:
-    with Session(engine) as session:
-        workflow, _ = create_workflow(session, owner_id, "hooked", GREET, status=status)
-        session.commit()
-        return workflow.id
-
-
-def executions_of(engine, workflow_id) -> list[Execution]:
-    with Session(engine) as session:
-        return list(session.exec(select(Execution).where(Execution.workflow_id == workflow_id)).all())
+    return make_runnable_workflow(engine, owner_id, GREET, status=status)
 
 
 def stored_hash(engine, workflow_id) -> str | None:
