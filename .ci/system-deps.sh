@@ -15,7 +15,8 @@ apt_install() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-if ! pg_answers && ! have_pg_server; then
+# `--dev` (make dev): the local product runs on SQLite, so no PostgreSQL is needed.
+if [ "${1:-}" != "--dev" ] && ! pg_answers && ! have_pg_server; then
   echo "system-deps: no PostgreSQL on 127.0.0.1:5432 and no pg_ctl; installing Debian's postgresql"
   apt_install postgresql
 fi
@@ -24,4 +25,21 @@ fi
 if ! command -v curl >/dev/null 2>&1; then
   echo "system-deps: installing curl"
   apt_install curl
+fi
+
+# chromium: the browser nodes' tests drive Debian's Chromium (browser_executable_path defaults to it).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "system-deps: installing Debian's chromium"
+  apt_install chromium fonts-liberation
+fi
+
+# node and npm: the web app's build and tests (Vite needs Node >= 20.19) and the CDK's jsii runtime
+# (tests/infra synthesizes the AWS stack).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "system-deps: installing Debian's nodejs and npm"
+  apt_install nodejs npm
+fi
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "system-deps: Node.js $(node --version) is too old: the web app's build needs >= 20.19 (https://nodejs.org)" >&2
+  exit 1
 fi

@@ -41,4 +41,8 @@ def create_app(settings: Settings | None = None, services: AppServices | None = 
     install_audit(app)
     for module in ROUTER_MODULES:
         app.include_router(importlib.import_module(module).router, prefix="/api")
+    if settings.mode == "local":
+        from api.web import mount_web_app
+
+        mount_web_app(app, settings)  # last: the app's catch-all must not shadow /api
     return app

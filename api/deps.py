@@ -35,12 +35,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
-    """Opening a session does no I/O; closing it may (rollback, return to the pool): a worker thread's job."""
+    """Opening a session does no I/O; closing one that began a transaction does (rollback, return to
+    the pool): a worker thread's job then."""
     session = Session(services.engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -75,28 +79,50 @@ def _unauthorized(message: str, reason: str | None = None) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
 
 
-def get_identity(request: Request, session: SessionDep, settings: SettingsDep) -> Identity:
+async def get_identity(request: Request, session: SessionDep, services: ServicesDep) -> Identity:
     """A Clerk session (`Authorization: Bearer <jwt>`: a JWT has two dots) or an API key (Bearer or
     `X-API-Key`; keys never contain dots). Looked up once per request: the rate limit asks first,
-    the route's dependencies get the same answer."""
+    the route's dependencies get the same answer. Reads may take a recent API-key lookup from the
+    identity cache (`api/identity_cache.py`) without touching the database."""
     known = getattr(request.state, "identity", None)
     if known is None:
-        known = request.state.identity = _identity(request, session, settings)
+        known = _cached_identity(request, session, services)
+        if known is None:
+            known = await run_in_threadpool(_identity, request, session, services)
+        request.state.identity = known
     return known
 
 
-def _identity(request: Request, session: Session, settings: Settings) -> Identity:
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _cached_identity(request: Request, session: Session, services: AppServices) -> Identity | None:
+    cache = services.identity_cache
+    if not cache.enabled or request.method not in READ_METHODS:
+        return None
+    token = presented_key(request)
+    if token is None or token.count(".") == 2:
+        return None
+    from shared.identity.api_keys import hash_key
+
+    hit = cache.get(hash_key(token), session)
+    return None if hit is None else Identity(user=hit[0], scope=hit[1].scope, api_key=hit[1])
+
+
+def _identity(request: Request, session: Session, services: AppServices) -> Identity:
     token = presented_key(request)
     if token is None:
         raise _unauthorized("sign in, or send an API key: Authorization: Bearer <key> or X-API-Key")
     if token.count(".") == 2:
-        return _clerk_identity(session, settings, token)
-    from shared.identity.api_keys import authenticate_api_key
+        return _clerk_identity(session, services.settings, token)
+    from shared.identity.api_keys import authenticate_api_key, hash_key
 
     found = authenticate_api_key(session, token)
     if found is None:
+        services.identity_cache.forget_key(hash_key(token))
         raise _unauthorized("the API key is unknown or revoked", "the API key is unknown or revoked")
     user, api_key = found
+    services.identity_cache.put(hash_key(token), user, api_key)
     return Identity(user=user, scope=api_key.scope, api_key=api_key)
 
 

@@ -85,7 +85,7 @@ def request_client_ip(request: Request, settings: Settings) -> str:
     return client_group(client_ip(request.headers.get("x-forwarded-for"), peer, settings.trusted_proxy_hops))
 
 
-def _authenticate(request: Request, session: Session, services: AppServices) -> User | None:
+async def _authenticate(request: Request, session: Session, services: AppServices) -> User | None:
     """The caller's user, or None when no credentials were sent or they failed. The same
     `get_identity` the routes use, which keeps its answer for the rest of the request."""
     from api.deps import presented_key
@@ -93,7 +93,7 @@ def _authenticate(request: Request, session: Session, services: AppServices) -> 
     if presented_key(request) is None:
         return None
     try:
-        return get_identity(request, session, services.settings).user
+        return (await get_identity(request, session, services)).user
     except ApiError:
         return None
 
@@ -114,16 +114,11 @@ def _limits(settings: Settings, kind: str) -> tuple[Limit, Limit]:
     return Limit(settings.rate_limit_user_requests, window), Limit(settings.rate_limit_user_executions, window)
 
 
-def _check(request: Request, session: Session, services: AppServices) -> tuple[Decision, str] | None:
+def _check(request: Request, session: Session, services: AppServices, user: User | None) -> tuple[Decision, str]:
     """The decision that matters for this request (the failed one, else the one with the least
     left) and what it counts: `requests` or `runs`."""
     settings = services.settings
     template = route_template(request.scope)
-    user = _authenticate(request, session, services)
-    if user is not None:
-        request.state.actor = Actor(user.id, user.kind)
-    if not settings.rate_limit_enabled:
-        return None
     limiter = limiter_for(request.app)
     if user is not None:
         decision = limiter.hit(f"req:user:{user.id}", _limits(settings, user.kind)[0])
@@ -149,10 +144,15 @@ async def enforce_rate_limit(request: Request, session: SessionDep, services: Se
     """429 with `Retry-After` when the caller is over a limit; the headers go out on every answer."""
     if request.url.path.startswith(UNLIMITED_PREFIXES):
         return
-    checked = await run_in_threadpool(_check, request, session, services)
-    if checked is None:
+    user = await _authenticate(request, session, services)
+    if user is not None:
+        request.state.actor = Actor(user.id, user.kind)
+    if not services.settings.rate_limit_enabled:
         return
-    decision, what = checked
+    if _needs_database(request):
+        decision, what = await run_in_threadpool(_check, request, session, services, user)
+    else:
+        decision, what = _check(request, session, services, user)
     request.state.rate_limit = decision
     if not decision.allowed:
         raise ApiError(
@@ -162,6 +162,15 @@ async def enforce_rate_limit(request: Request, session: SessionDep, services: Se
             f"try again in {decision.reset_s} s",
             headers=decision.headers(),
         )
+
+
+def _needs_database(request: Request) -> bool:
+    """Counting in memory does no I/O, so it runs on the event loop; counters in the database and
+    the webhook owner's lookup go to a worker thread."""
+    from shared.ratelimit import MemoryCounterStore
+
+    in_memory = isinstance(limiter_for(request.app).store, MemoryCounterStore)
+    return not in_memory or route_template(request.scope) == WEBHOOK_ROUTE
 
 
 class RateLimitHeaders:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from api.identity_cache import IdentityCache
     from shared.queue import Dispatcher
     from shared.settings import Settings
 
@@ -43,6 +44,7 @@ class AppServices:
     dispatcher: Dispatcher | None = None
     notifier: EventNotifier = field(default_factory=EventNotifier)
     _engine: Engine | None = None
+    _identity_cache: IdentityCache | None = None
 
     @property
     def engine(self) -> Engine:
@@ -51,3 +53,11 @@ class AppServices:
 
             self._engine = get_engine(self.settings.resolved_database_url)
         return self._engine
+
+    @property
+    def identity_cache(self) -> IdentityCache:
+        if self._identity_cache is None:
+            from api.identity_cache import IdentityCache
+
+            self._identity_cache = IdentityCache(self.settings.api_key_cache_s)
+        return self._identity_cache

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.report import Row, Section, at_most, emit
+
 REPO = Path(__file__).resolve().parents[1]
 GOAL = 1.5
 API_PATH, BARE_PATH = "/api/health", "/api/workflows/bench"
@@ -90,6 +92,36 @@ def main() -> None:
         f"bare FastAPI+Mangum {figures['bare answer']:.0f} ms, "
         f"ratio {figures['api answer'] / figures['bare answer']:.2f}x"
     )
+    emit(section(figures))
+
+
+def section(figures: dict[str, float]) -> Section:
+    import_ratio = figures["api import"] / figures["bare import"]
+    bare = "bare FastAPI + Mangum"
+    rows = [
+        Row(
+            "cold import of `api.handler`",
+            figures["api import"],
+            "ms",
+            peer=bare,
+            peer_value=figures["bare import"],
+            ratio=import_ratio,
+            ratio_label="ours / bare",
+            goal=f"<= {GOAL}x",
+            met=at_most(import_ratio, GOAL),
+        ),
+        Row(
+            f"cold import + first response (GET {API_PATH})",
+            figures["api answer"],
+            "ms",
+            peer=bare,
+            peer_value=figures["bare answer"],
+            ratio=figures["api answer"] / figures["bare answer"],
+            ratio_label="ours / bare",
+        ),
+    ]
+    notes = ["Fresh interpreters, the interpreter's own start-up subtracted, medians."]
+    return Section("API cold start", "python -m bench.api_import", rows, notes)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = run_configured_tick(get_settings())
     record_metrics(report)
     summary = summarise(report)
+    if report.guests.ran:
+        logger.info("guest cleanup", extra=summary["guest_cleanup"])
     logger.info("tick done", extra=summary)
     return summary
 
@@ -46,6 +48,13 @@ def record_metrics(report) -> None:
     metrics.add_metric(name="StaleExecutions", unit=MetricUnit.Count, value=reaped.stale)
     if report.schedule_lag_s is not None:
         metrics.add_metric(name="ScheduleLag", unit=MetricUnit.Seconds, value=report.schedule_lag_s)
+    metrics.add_metric(name="OutOfCreditsRuns", unit=MetricUnit.Count, value=tick.refused_credits)
+    guests = report.guests
+    disabled = tick.disabled_guest_schedules + guests.schedules_disabled
+    metrics.add_metric(name="GuestSchedulesDisabled", unit=MetricUnit.Count, value=disabled)
+    if guests.ran:
+        metrics.add_metric(name="GuestsDeleted", unit=MetricUnit.Count, value=guests.guests_deleted)
+        metrics.add_metric(name="GuestCleanupFailures", unit=MetricUnit.Count, value=guests.failed)
 
 
 def summarise(report) -> dict[str, Any]:
@@ -61,4 +70,13 @@ def summarise(report) -> dict[str, Any]:
         "failed_stale": len(reaped.failed),
         "redispatched": len(reaped.redispatched),
         "schedule_lag_s": report.schedule_lag_s,
+        "out_of_credits": tick.refused_credits,
+        "guest_cleanup": {
+            "ran": report.guests.ran,
+            "schedules_disabled": tick.disabled_guest_schedules + report.guests.schedules_disabled,
+            "guests_deleted": report.guests.guests_deleted,
+            "credentials_deleted": report.guests.credentials_deleted,
+            "artifacts_deleted": report.guests.artifacts_deleted,
+            "failed": report.guests.failed,
+        },
     }

@@ -30,6 +30,7 @@ import socket
 import sys
 import uuid
 
+import worker_image.lean  # noqa: F401  (first: see its docstring)
 from shared.queue.messages import QueueMessage
 
 logger = logging.getLogger("flowbuilder.worker")

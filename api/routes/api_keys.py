@@ -16,7 +16,7 @@ from fastapi import APIRouter, Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import select
 
-from api.deps import CurrentUser, RequireFull, SessionDep
+from api.deps import CurrentUser, RequireFull, ServicesDep, SessionDep
 from api.errors import not_found
 from api.schemas.common import Page
 from api.schemas.workflows import storable_text
@@ -73,7 +73,7 @@ def list_api_keys(session: SessionDep, user: CurrentUser) -> ApiKeysPublic:
 @router.delete(
     "/api-keys/{key_id}", status_code=204, response_class=Response, response_model=None, dependencies=[RequireFull]
 )
-def revoke_api_key(key_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
+def revoke_api_key(key_id: uuid.UUID, session: SessionDep, user: CurrentUser, services: ServicesDep) -> Response:
     """Revoke a key: requests with it fail from now on. Revoking a revoked key changes nothing."""
     key = session.exec(select(ApiKey).where(ApiKey.id == key_id, ApiKey.owner_id == user.id)).first()
     if key is None:
@@ -83,4 +83,5 @@ def revoke_api_key(key_id: uuid.UUID, session: SessionDep, user: CurrentUser) ->
             sa.update(ApiKey).where(ApiKey.id == key.id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
         )
         session.commit()
+        services.identity_cache.forget_user(user.id)
     return Response(status_code=204)

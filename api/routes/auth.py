@@ -17,7 +17,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentIdentity, SessionDep, SettingsDep
+from api.deps import CurrentIdentity, ServicesDep, SessionDep, SettingsDep
 from api.errors import ApiError
 
 router = APIRouter(tags=["auth"])
@@ -59,7 +59,9 @@ def start_guest(request: Request, session: SessionDep, settings: SettingsDep) ->
 
 
 @router.post("/auth/claim-guest", response_model=GuestClaimed)
-def claim_guest_work(body: GuestClaim, identity: CurrentIdentity, session: SessionDep) -> GuestClaimed:
+def claim_guest_work(
+    body: GuestClaim, identity: CurrentIdentity, session: SessionDep, services: ServicesDep
+) -> GuestClaimed:
     """Move a guest's work to the signed-in caller. Needs a Clerk session, not an API key; 404 when
     the guest token is unknown, revoked or not a guest's."""
     from shared.identity.api_keys import authenticate_api_key
@@ -72,4 +74,6 @@ def claim_guest_work(body: GuestClaim, identity: CurrentIdentity, session: Sessi
         raise ApiError(404, "not_found", "guest not found: the token is unknown, revoked or not a guest's")
     claimed = claim_guest(session, found[0], identity.user)
     session.commit()
+    services.identity_cache.forget_user(found[0].id)
+    services.identity_cache.forget_user(identity.user.id)
     return GuestClaimed(workflows=claimed.workflows, executions=claimed.executions, credentials=claimed.credentials)

@@ -19,6 +19,7 @@ from api.schemas.credentials import (
     CredentialName,
     CredentialPublic,
     CredentialsPublic,
+    CredentialTypePublic,
     CredentialUpdate,
 )
 from shared.db.models import User
@@ -64,18 +65,34 @@ STORE_ERRORS = (BackendMismatch, SecretsManagerError, VaultDecryptError)
 
 
 def check_guest_may_store(user: User, type_: str | None) -> None:
-    """Guests cannot store credentials of paid integrations (`GUEST_FORBIDDEN_TYPES`: email)."""
+    """Guests cannot store credentials of paid integrations (`GUEST_FORBIDDEN_TYPES`: email, SMS)."""
     if user.kind == "guest" and type_ in GUEST_FORBIDDEN_TYPES:
         raise ApiError(
             403,
             "guest_not_allowed",
-            f"guests cannot store `{type_}` credentials: sign in to use paid integrations such as email",
+            f"guests cannot store `{type_}` credentials: sign in to use paid integrations such as email and SMS",
         )
 
 
 def is_hidden(name: str) -> bool:
     """Webhook signing secrets live in the vault too, but only the webhook routes manage them."""
     return name.startswith(SIGNING_NAME_PREFIX)
+
+
+@router.get("/credential-types", response_model=list[CredentialTypePublic])
+def list_credential_types(user: CurrentUser) -> list[CredentialTypePublic]:
+    """Every credential type with the JSON Schema of its values (for forms: which fields, which are
+    secret), and whether the caller may store it (guests cannot store paid integrations' types)."""
+    from shared.vault.types import CREDENTIAL_TYPES
+
+    return [
+        CredentialTypePublic(
+            type=name,
+            values_schema=model.model_json_schema(),
+            allowed=not (user.kind == "guest" and name in GUEST_FORBIDDEN_TYPES),
+        )
+        for name, model in CREDENTIAL_TYPES.items()
+    ]
 
 
 @router.post("/credentials", status_code=201, response_model=CredentialPublic, dependencies=[RequireFull])

@@ -6,7 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, SessionDep
 
 router = APIRouter(tags=["me"])
 
@@ -20,6 +20,7 @@ class MePublic(BaseModel):
 
 
 @router.get("/me", response_model=MePublic)
-def me(user: CurrentUser) -> MePublic:
+def me(user: CurrentUser, session: SessionDep) -> MePublic:
     """Who the caller is, with their credit balance."""
+    session.refresh(user)
     return MePublic.model_validate(user, from_attributes=True)

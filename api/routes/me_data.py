@@ -79,6 +79,9 @@ def erase_user(session: Session, services, user_id: uuid.UUID) -> None:
         vault_from_settings = None
     if vault_from_settings is not None:
         vault_from_settings(services.engine, services.settings).delete_all(user_id)
+    from shared.artifacts import artifact_store  # the rows cascade; their files or S3 objects must go first
+
+    artifact_store(services.settings, services.engine).delete_owner_content(user_id)
     anonymise_actor(session, user_id)
     user = session.get(User, user_id)
     if user is not None:
@@ -91,6 +94,7 @@ def export_me(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """All of the caller's data as one JSON document: profile and balance, workflows with every
     version, executions with their steps, credentials (names and types), API keys (names and
     prefixes), the credit ledger and the audit trail. No secret values or hashes."""
+    session.refresh(user)
     return export_user_data(session, user)
 
 
@@ -99,4 +103,5 @@ def delete_me(session: SessionDep, user: CurrentUser, services: ServicesDep) -> 
     """Delete the caller's account: workflows, executions, credentials (secrets included) and keys.
     The credit ledger and audit rows stay, no longer linked to anyone. Cannot be undone."""
     erase_user(session, services, user.id)
+    services.identity_cache.forget_user(user.id)
     return Response(status_code=204)

@@ -18,6 +18,7 @@ from fastapi import APIRouter
 from api.deps import CurrentUser, SessionDep
 from api.errors import not_found
 from api.schemas.executions import DayFigures, Usage, WorkflowStats
+from shared.credits import balance_of
 from shared.db.execution_crud import execution_figures_since, owned_workflow
 
 router = APIRouter(tags=["stats"])
@@ -93,7 +94,7 @@ def my_usage(session: SessionDep, user: CurrentUser) -> Usage:
     since = window_start(datetime.now(UTC))
     rows = execution_figures_since(session, since, owner_id=user.id)
     return Usage(
-        credits_balance=user.credits,
+        credits_balance=balance_of(session, user.id),
         credits_used_30d=sum(row.credits_used for row in rows),
         runs_30d=len(rows),
         since=since,

@@ -27,6 +27,7 @@ class TemplatePublic(BaseModel):
     node_count: int
     lane: str | None
     credit_estimate: int | None
+    credentials: list[str] = Field(description="credentials (by name) to create before running it")
     definition: dict[str, Any] | None = Field(default=None, description="only when one template is asked for")
 
     @classmethod
@@ -39,6 +40,7 @@ class TemplatePublic(BaseModel):
             node_count=starter.node_count,
             lane=lane,
             credit_estimate=credits,
+            credentials=starter.credentials,
             definition=copy.deepcopy(starter.definition) if with_definition else None,
         )
 

@@ -32,7 +32,7 @@ from sqlmodel import Session
 from api.deps import CurrentUser, RequireRun, ServicesDep, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.credentials import STORE_ERRORS, VaultDep, get_vault, store_failed
-from api.routes.runs import dispatch_now, execution_location, runnable_plan
+from api.routes.runs import dispatch_now, execution_location, require_credits, runnable_plan
 from api.schemas.executions import InputRejected, WebhookAccepted, WebhookCreated, plain_json_size
 from api.services import AppServices
 from api.webhook_bodies import fields, parse_body, read_body
@@ -254,11 +254,9 @@ def _accept(
         earlier = execution_by_idempotency_key(session, workflow.id, key)
         if earlier is not None:
             return earlier, True
-    plan = runnable_plan(session, workflow, workflow.current_version)
+    lane = _runnable_lane(session, workflow)
     try:
-        execution = queue_execution(
-            session, workflow, trigger="webhook", input=payload, lane=plan.lane, idempotency_key=key
-        )
+        execution = queue_execution(session, workflow, trigger="webhook", input=payload, lane=lane, idempotency_key=key)
         session.commit()
     except IntegrityError:
         session.rollback()  # a concurrent delivery with the same key won the race
@@ -268,6 +266,26 @@ def _accept(
         return earlier, True
     dispatch_now(session, services, [execution])
     return execution, False
+
+
+_PLANS: dict[tuple[uuid.UUID, int], tuple[str, int]] = {}
+"""(workflow id, version) -> (lane, credit estimate) of versions that validated. A version never
+changes and the node registry is fixed for the process, so a webhook's every delivery after the
+first skips loading, validating and planning the definition."""
+MAX_PLANS = 4096
+
+
+def _runnable_lane(session: Session, workflow: Workflow) -> str:
+    """The lane of the workflow's current version; 409 (archived, invalid) and 402 as `runnable_plan`."""
+    known = _PLANS.get((workflow.id, workflow.current_version))
+    if known is None or workflow.status == "archived":
+        plan = runnable_plan(session, workflow, workflow.current_version)
+        if len(_PLANS) >= MAX_PLANS:
+            _PLANS.clear()
+        known = _PLANS[(workflow.id, workflow.current_version)] = (plan.lane, plan.credit_estimate())
+    else:
+        require_credits(session, workflow.owner_id, known[1])
+    return known[0]
 
 
 def _idempotency_key(value: str | None) -> str | None:

@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.deps import CurrentUser, RequireFull, SessionDep
 from api.errors import ApiError, not_found
 from api.routes.credentials import STORE_ERRORS, VaultDep, store_failed
+from api.schemas.alerts import FailureAlerts
 from api.schemas.workflows import (
     DefinitionCheck,
     IssuePublic,
@@ -35,7 +36,8 @@ from api.schemas.workflows import (
     storable_text,
 )
 from shared.db import workflow_crud as crud
-from shared.db.models import User, Workflow
+from shared.db.models import Credential, User, Workflow
+from shared.db.types import utcnow
 
 router = APIRouter(tags=["workflows"])
 
@@ -63,6 +65,29 @@ def checked_definition(definition: dict[str, Any]) -> dict[str, Any]:
             422, "validation_error", f"the workflow definition is invalid ({count})", [i.as_dict() for i in issues]
         )
     return definition
+
+
+def set_failure_alerts(session: Session, user: User, workflow: Workflow, alerts: FailureAlerts) -> None:
+    """Store `notify_on_failure`; 422 naming the field for an email alert on a guest account (it would
+    send mail to anyone from a throwaway trial) or an SMTP credential the owner lacks."""
+    if alerts.email and user.kind == "guest":
+        raise _alerts_invalid("email", "guest accounts cannot send email alerts; use webhook_url or sign up")
+    if alerts.smtp_credential:
+        found = session.exec(
+            select(Credential.type).where(Credential.owner_id == user.id, Credential.name == alerts.smtp_credential)
+        ).first()
+        if found != "smtp":
+            reason = "no credential of that name" if found is None else f"the credential has type {found!r}, not smtp"
+            raise _alerts_invalid("smtp_credential", reason)
+    stored = alerts.stored()
+    if stored != workflow.notify_on_failure:
+        workflow.notify_on_failure, workflow.updated_at = stored, utcnow()
+        session.add(workflow)
+
+
+def _alerts_invalid(field: str, message: str) -> ApiError:
+    detail = {"field": f"notify_on_failure.{field}", "node": None, "message": message}
+    return ApiError(422, "validation_error", f"notify_on_failure.{field}: {message}", [detail])
 
 
 def commit(session: Session) -> None:
@@ -110,6 +135,8 @@ def create_workflow(
     workflow = crud.new_workflow(
         session, user.id, body.name, definition, description=body.description, status=body.status
     )
+    if body.notify_on_failure is not None:
+        set_failure_alerts(session, user, workflow, body.notify_on_failure)
     commit(session)
     return created_workflow(request, response, workflow, definition)
 
@@ -148,7 +175,10 @@ def import_workflow(
 @router.get("/workflows/{workflow_id}", response_model=WorkflowPublic)
 def get_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> WorkflowPublic:
     """One workflow with its current definition."""
-    return detail(session, owned_workflow(session, user, workflow_id))
+    found = crud.get_owned_workflow_with_definition(session, user.id, workflow_id)
+    if found is None:
+        raise not_found("workflow")
+    return WorkflowPublic.build(*found, with_definition=True)
 
 
 @router.patch("/workflows/{workflow_id}", response_model=WorkflowPublic, dependencies=[RequireFull])
@@ -162,6 +192,8 @@ def update_workflow(
     if "definition" in changes:
         checked_definition(changes["definition"])
     crud.update_workflow(session, workflow, changes)
+    if body.notify_on_failure is not None:
+        set_failure_alerts(session, user, workflow, body.notify_on_failure)
     commit(session)
     return detail(session, workflow)
 

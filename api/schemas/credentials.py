@@ -16,6 +16,10 @@ from api.schemas.workflows import Text
 from shared.vault.types import CREDENTIAL_TYPES
 
 TYPES = ", ".join(CREDENTIAL_TYPES)
+VALUE_FIELDS = "; ".join(
+    f"{name}: {{{', '.join(key + ('' if info.is_required() else '?') for key, info in model.model_fields.items())}}}"
+    for name, model in CREDENTIAL_TYPES.items()
+)
 CredentialName = Annotated[
     Text,
     Field(
@@ -30,10 +34,7 @@ CredentialType = Annotated[Text, Field(max_length=64, description=f"One of: {TYP
 Values = Annotated[
     dict[str, Any],
     Field(
-        description=(
-            "Write-only. bearer: {token}; basic: {username, password}; header and query: {name, value}; "
-            "smtp: {host, port, username, password, security: starttls|ssl|none}; api_key: {key}"
-        ),
+        description=f"Write-only; by type (`?`: optional): {VALUE_FIELDS}",
         examples=[{"token": "ghp_example"}],
     ),
 ]
@@ -65,3 +66,9 @@ class CredentialPublic(BaseModel):
 
 
 CredentialsPublic = Page[CredentialPublic]
+
+
+class CredentialTypePublic(BaseModel):
+    type: str
+    values_schema: dict[str, Any] = Field(description="JSON Schema of the values this type holds")
+    allowed: bool = Field(description="false when the caller may not store this type (a guest and a paid integration)")

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from api.schemas.alerts import FailureAlerts
 from api.schemas.common import Page
 from shared.db.models import Workflow, WorkflowVersion
 
@@ -65,6 +66,7 @@ class WorkflowCreate(StrictModel):
     description: Description = ""
     definition: Definition
     status: Literal["draft", "active"] = "draft"
+    notify_on_failure: FailureAlerts | None = Field(default=None, description="Failure alerts; none when unset.")
 
 
 class WorkflowUpdate(StrictModel):
@@ -75,6 +77,9 @@ class WorkflowUpdate(StrictModel):
     description: Description | None = None
     status: Status | None = None
     definition: Definition | None = None
+    notify_on_failure: FailureAlerts | None = Field(
+        default=None, description="Replaces the failure alerts; an empty object turns them off."
+    )
 
 
 class WorkflowPublic(BaseModel):
@@ -91,6 +96,9 @@ class WorkflowPublic(BaseModel):
     has_webhook: bool
     created_at: datetime
     updated_at: datetime
+    notify_on_failure: dict[str, str] | None = Field(
+        default=None, description="Failure alerts (email, webhook_url, smtp_credential); null when off."
+    )
     lane: str | None = Field(description="light | browser; null when the definition no longer plans")
     credit_estimate: int | None = Field(description="credits to run every node once")
     definition: dict[str, Any] | None = Field(
@@ -99,7 +107,7 @@ class WorkflowPublic(BaseModel):
 
     @classmethod
     def build(cls, workflow: Workflow, definition: dict[str, Any] | None, *, with_definition: bool) -> WorkflowPublic:
-        lane, credits = plan_summary(definition)
+        lane, credits = version_summary(workflow.id, workflow.current_version, definition)
         return cls(
             **workflow.model_dump(exclude={"definition"}),
             has_webhook=workflow.webhook_token_hash is not None,
@@ -179,6 +187,23 @@ class ValidationResult(BaseModel):
     issues: list[IssuePublic]
     lane: str | None
     credit_estimate: int | None
+
+
+_VERSION_SUMMARIES: dict[tuple[uuid.UUID, int], tuple[str | None, int | None]] = {}
+
+
+def version_summary(
+    workflow_id: uuid.UUID, version: int, definition: dict[str, Any] | None
+) -> tuple[str | None, int | None]:
+    """`plan_summary` of a workflow's version, remembered: versions never change, so listing and
+    reading workflows plan each version once per process."""
+    key = (workflow_id, version)
+    found = _VERSION_SUMMARIES.get(key)
+    if found is None:
+        if len(_VERSION_SUMMARIES) >= 4096:
+            _VERSION_SUMMARIES.clear()
+        found = _VERSION_SUMMARIES[key] = plan_summary(definition)
+    return found
 
 
 def plan_summary(definition: dict[str, Any] | None) -> tuple[str | None, int | None]:

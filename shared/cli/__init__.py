@@ -151,6 +151,26 @@ def _print_outcome(outcome) -> None:
         out.print_json(json.dumps(outcome.output, default=str))
 
 
+@app.command("settings")
+def settings_reference(
+    markdown: Annotated[bool, typer.Option("--markdown", help="The reference page docs/settings.md")] = False,
+):
+    """List every setting (FLOWBUILDER_* environment variable) with its default and meaning."""
+    from shared.cli.settings_docs import render_markdown
+
+    if markdown:
+        print(render_markdown(), end="")
+        return
+    from rich.table import Table
+
+    from shared.settings import Settings
+
+    table = Table("variable", "default", "description")
+    for name, field in Settings.model_fields.items():
+        table.add_row(f"FLOWBUILDER_{name.upper()}", repr(field.default), field.description or "")
+    out.print(table)
+
+
 @app.command("node-types")
 def node_types(
     as_json: Annotated[bool, typer.Option("--json", help="Full descriptions with JSON Schemas")] = False,

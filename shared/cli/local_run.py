@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from shared.artifacts import artifact_store
 from shared.cli.files import WorkflowFile
 from shared.db.crud import ensure_local_user, queue_execution, save_workflow_definition
 from shared.db.execution_store import SqlExecutionStore
@@ -59,5 +60,6 @@ async def run_workflow_file(
         ),
         registry=registry,
         listeners=listeners,
+        artifacts=artifact_store(settings, engine),
     )
     return await runner.run(execution_id)

@@ -29,6 +29,28 @@ def get_owned_workflow(
     return session.exec(query).first()
 
 
+OWNED_WITH_DEFINITION = (
+    select(Workflow, WorkflowVersion.definition)
+    .outerjoin(
+        WorkflowVersion,
+        sa.and_(WorkflowVersion.workflow_id == Workflow.id, WorkflowVersion.version == Workflow.current_version),
+    )
+    .where(Workflow.id == sa.bindparam("workflow_id"), Workflow.owner_id == sa.bindparam("owner_id"))
+)
+"""Built once: reading one workflow is the API's most frequent request."""
+
+
+def get_owned_workflow_with_definition(
+    session: Session, owner_id: uuid.UUID, workflow_id: uuid.UUID
+) -> tuple[Workflow, dict[str, Any]] | None:
+    """The workflow and its current definition in one round trip, when `owner_id` owns it."""
+    row = session.exec(OWNED_WITH_DEFINITION, params={"workflow_id": workflow_id, "owner_id": owner_id}).first()
+    if row is None:
+        return None
+    workflow, definition = row
+    return workflow, definition if definition is not None else {}
+
+
 def list_workflows(
     session: Session,
     owner_id: uuid.UUID,

@@ -12,6 +12,8 @@ from shared.engine.errors import CredentialNotFound, NodeError
 if TYPE_CHECKING:
     import httpx
 
+    from shared.artifacts import ArtifactStore
+    from shared.browser.session import BrowserSession
     from shared.engine.templating import TemplateEngine
     from shared.settings import Settings
 
@@ -56,8 +58,13 @@ class NodeContext:
     templates: TemplateEngine
     credentials: CredentialProvider
     http_factory: Callable[[], httpx.AsyncClient]
-    browser: Any = None
+    browser: BrowserSession | None = None
+    """Browser-lane steps only: the execution's browser, opened by the first step that asks for a page."""
+    artifacts: ArtifactStore | None = None
+    """Where the step stores files (screenshots); None when the run has no store."""
     _http: httpx.AsyncClient | None = field(default=None, repr=False)
+    extra_credits: int = 0
+    """Credits charged by the node itself (`charge`), on top of its type's cost."""
 
     @property
     def idempotency_key(self) -> str:
@@ -74,6 +81,13 @@ class NodeContext:
         if self._http is None:
             self._http = self.http_factory()
         return self._http
+
+    def charge(self, credits: int) -> None:
+        """Charge usage-priced work (e.g. LLM tokens) to this step, on top of the node type's cost;
+        added to the step's credits even when the attempt then fails."""
+        if credits < 0:
+            raise ValueError("credits charged must not be negative")
+        self.extra_credits += credits
 
     async def credential(self, name: str) -> dict[str, Any]:
         try:

@@ -26,7 +26,14 @@ MIN_LENGTH = 4
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {
     "header": frozenset({"name"}),
     "query": frozenset({"name"}),
-    "smtp": frozenset({"host", "port", "security"}),
+    "smtp": frozenset({"host", "port", "security", "from_address"}),
+    "openai": frozenset({"base_url", "organization"}),
+    "twilio": frozenset({"account_sid", "base_url"}),
+    "hubspot": frozenset({"base_url"}),
+    "notion": frozenset({"base_url"}),
+    "brightdata": frozenset({"base_url"}),
+    "odoo": frozenset({"url", "database"}),
+    "postgres": frozenset({"host", "port", "database", "sslmode"}),
 }
 """Fields that say where a secret goes, not what it is (a header's name, an SMTP host)."""
 

@@ -22,6 +22,8 @@ from shared.engine.validation import DefinitionInvalid, parse_definition
 if TYPE_CHECKING:
     import httpx
 
+    from shared.artifacts import ArtifactStore
+    from shared.browser.session import BrowserSession
     from shared.engine.context import CredentialProvider
     from shared.nodes.registry import NodeRegistry
     from shared.settings import Settings
@@ -37,14 +39,26 @@ class RunServices:
     templates: TemplateEngine
     credentials: CredentialProvider
     http_factory: Callable[[], httpx.AsyncClient]
+    artifacts: ArtifactStore | None = None
     _http: httpx.AsyncClient | None = None
+    _browser: BrowserSession | None = None
 
     def http_client(self) -> httpx.AsyncClient:
         if self._http is None:
             self._http = self.http_factory()
         return self._http
 
+    def browser_session(self) -> BrowserSession:
+        """The execution's browser session; nothing is imported or launched until a browser step asks."""
+        if self._browser is None:
+            from shared.browser.session import BrowserSession
+
+            self._browser = BrowserSession(self.settings)
+        return self._browser
+
     async def close(self) -> None:
+        if self._browser is not None:
+            await self._browser.close()
         if self._http is not None:
             await self._http.aclose()
 
@@ -69,6 +83,7 @@ class WorkflowRunner:
         registry: NodeRegistry | None = None,
         http_factory: Callable[[], httpx.AsyncClient] | None = None,
         listeners: Iterable[EventListener] = (),
+        artifacts: ArtifactStore | None = None,
     ) -> None:
         from shared.nodes import default_registry
 
@@ -79,6 +94,7 @@ class WorkflowRunner:
         self.templates = TemplateEngine(TemplateLimits.from_settings(settings))
         self.http_factory = http_factory or self._guarded_client
         self.listeners = tuple(listeners)
+        self.artifacts = artifacts
         self._draining = False
 
     def _guarded_client(self) -> httpx.AsyncClient:
@@ -111,7 +127,7 @@ class WorkflowRunner:
             return self._finish(recorder, RunOutcome(execution_id, "failed", error=error), clock)
         credentials = RegisteringCredentials(self.credentials, redactor)  # every value handed out is masked
         services = RunServices(
-            execution_id, record.owner_id, self.settings, self.templates, credentials, self.http_factory
+            execution_id, record.owner_id, self.settings, self.templates, credentials, self.http_factory, self.artifacts
         )
         try:
             outcome = await self._run_plan(plan, record, prior, services, recorder)

@@ -45,6 +45,8 @@ class StepExecution:
         self.scope = scope
         self.attempts = 0
         self.runs = 0
+        self.extra_credits = 0
+        """What nodes charged through `ctx.charge`, summed over items and attempts."""
 
     async def run(self) -> StepResult:
         started, clock = utcnow(), time.perf_counter()
@@ -62,7 +64,7 @@ class StepExecution:
             result = StepResult(self.node.id, "succeeded", output=output, branch=self._branch(output))
         except NodeError as exc:
             result = StepResult(self.node.id, "failed", error=exc.message)
-        result.credits = self.node_type.cost * self.runs
+        result.credits = self.node_type.cost * self.runs + self.extra_credits
         self._record_finish(write, result, rendered, started, clock)
         return result
 
@@ -151,6 +153,8 @@ class StepExecution:
                 error = NodeError(f"timed out after {timeout:g} s", retryable=True)
             except Exception as exc:
                 error = NodeError(f"{type(exc).__name__}: {exc}", retryable=True)
+            finally:
+                self.extra_credits += ctx.extra_credits
             if not error.retryable or attempt == policy.max_attempts:
                 if attempt > 1:
                     error.message = f"{error.message} (after {attempt} attempts)"
@@ -174,6 +178,8 @@ class StepExecution:
             templates=services.templates,
             credentials=services.credentials,
             http_factory=services.http_client,
+            browser=services.browser_session() if self.node_type.lane == "browser" else None,
+            artifacts=services.artifacts,
         )
 
 

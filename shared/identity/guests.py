@@ -127,3 +127,10 @@ def trial_has_ended(user: User, now: datetime | None = None) -> bool:
     if user.kind != "guest":
         return False
     return user.trial_expires_at is None or user.trial_expires_at <= (now or utcnow())
+
+
+def trial_ended_at(instant: datetime) -> sa.ColumnElement[bool]:
+    """SQL twin of `trial_has_ended`: users who are guests whose trial had ended by `instant`."""
+    users = User.__table__
+    expires = users.c.trial_expires_at
+    return sa.and_(users.c.kind == "guest", sa.or_(expires.is_(None), expires <= instant))

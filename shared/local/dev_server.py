@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from shared.queue import Dispatcher
     from shared.scheduler.gate import NextWakeGate
+    from shared.scheduler.guest_cleanup import GuestCleanup
     from shared.scheduler.reaper import ReaperLimits
     from shared.settings import Settings
 
@@ -61,6 +62,7 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     from shared.local.worker_pool import LocalWorkerPool
     from shared.queue.inprocess import InProcessQueue
     from shared.scheduler.gate import gate_for
+    from shared.scheduler.guest_cleanup import GuestCleanup
     from shared.scheduler.reaper import ReaperLimits
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
@@ -77,7 +79,9 @@ def serve(settings: Settings, *, host: str, port: int) -> None:
     )
     gate = gate_for(settings)
     gate.set(None)  # whatever the last process left, the first tick looks
-    schedule = ScheduleLoop(engine, queue, gate, settings.local_tick_s, ReaperLimits.from_settings(settings))
+    schedule = ScheduleLoop(
+        engine, queue, gate, settings.local_tick_s, ReaperLimits.from_settings(settings), GuestCleanup(settings)
+    )
     print_banner(settings, host, port, key)
     pool.start()
     schedule.start()
@@ -200,9 +204,11 @@ class ScheduleLoop:
         gate: NextWakeGate,
         interval_s: float,
         limits: ReaperLimits | None = None,
+        guest_cleanup: GuestCleanup | None = None,
     ) -> None:
         self.engine, self.dispatcher, self.gate, self.interval_s = engine, dispatcher, gate, interval_s
         self.limits = limits
+        self.guest_cleanup = guest_cleanup
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="schedule-loop", daemon=True)
 
@@ -221,7 +227,14 @@ class ScheduleLoop:
         limits = self.limits or ReaperLimits()
         while not self._stopping.is_set():
             try:
-                report = run_cloud_tick(self.engine, self.dispatcher, self.gate, limits).tick
+                report = run_cloud_tick(
+                    self.engine,
+                    self.dispatcher,
+                    self.gate,
+                    limits,
+                    guest_cleanup=self.guest_cleanup,
+                    alert_settings=self.guest_cleanup.settings if self.guest_cleanup else None,
+                ).tick
             except Exception:
                 logger.exception("schedule tick failed; trying again in %.0f s", self.interval_s)
             else:

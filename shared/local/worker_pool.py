@@ -1,5 +1,7 @@
-"""The dev process's workers: a background thread with its own event loop, running executions taken
-from the in-process queue, both lanes alike (ARCHITECTURE.md, "Lanes").
+"""The dev process's workers: `concurrency` background threads, each with its own event loop running
+one execution at a time, taken from the in-process queue, both lanes alike (ARCHITECTURE.md, "Lanes").
+A thread per execution rather than tasks on one loop: the engine's database calls block the loop
+they run on, so executions sharing a loop would wait for each other's round trips.
 
 Each message is claimed first (`queued` -> `running`), so a duplicate is dropped. One execution's
 crash is logged and recorded on that execution; the pool carries on. On `stop`, executions still
@@ -18,10 +20,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 
+from shared.artifacts import artifact_store
 from shared.db.execution_store import SqlExecutionStore
 from shared.engine.recorder import EventListener
 from shared.engine.runner import WorkflowRunner
@@ -47,7 +49,7 @@ class LocalWorkerPool:
         queue: InProcessQueue,
         settings: Settings,
         *,
-        concurrency: int = 4,
+        concurrency: int = 8,
         listeners: Iterable[EventListener] = (),
     ) -> None:
         self.engine = engine
@@ -57,41 +59,57 @@ class LocalWorkerPool:
         self.worker_id = f"local-{socket.gethostname()}-{os.getpid()}"
         self.store = SqlExecutionStore(engine)
         self.runner = WorkflowRunner(
-            self.store, settings=settings, credentials=vault_from_settings(engine, settings), listeners=self.listeners
+            self.store,
+            settings=settings,
+            credentials=vault_from_settings(engine, settings),
+            listeners=self.listeners,
+            artifacts=artifact_store(settings, engine),
         )
         self._stopping = threading.Event()
         self._take_lock = threading.Lock()
         self._checking = threading.Event()
         self._idle = threading.Condition()
         self._in_hand = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._running: set[asyncio.Task[None]] = set()
+        self._threads: list[threading.Thread] = []
+        self._browser_slots = threading.BoundedSemaphore(settings.local_browser_concurrency)
+        self._running: set[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = set()
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._threads:
             raise RuntimeError("the pool has already been started")
-        self._thread = threading.Thread(target=self._thread_main, name="local-worker-pool", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._thread_main, name=f"local-worker-{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Take no more messages; give running executions `timeout` seconds to finish, then
         interrupt them and hand them back."""
-        thread = self._thread
-        if thread is None:
+        if not self._threads:
             return
         self._stopping.set()
-        thread.join(timeout)
-        if thread.is_alive():
-            logger.info("interrupting running executions")
-            self.runner.drain()
-            thread.join(INTERRUPT_GRACE_S)
-        if thread.is_alive() and self._loop is not None:
+        if self._join(timeout):
+            return
+        logger.info("interrupting running executions")
+        self.runner.drain()
+        if self._join(INTERRUPT_GRACE_S):
+            return
+        with self._idle:
+            running = list(self._running)
+        for loop, task in running:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                self._loop.call_soon_threadsafe(self._cancel_running)
-            thread.join(INTERRUPT_GRACE_S)
-        if thread.is_alive():
+                loop.call_soon_threadsafe(task.cancel)
+        if not self._join(INTERRUPT_GRACE_S):
             logger.warning("the worker pool did not stop in time")
+
+    def _join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds in all for every thread; True if all have ended."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until the queue is empty and no execution is running; False if `timeout` ran out."""
@@ -127,24 +145,21 @@ class LocalWorkerPool:
             logger.exception("the worker pool stopped on an error")
 
     async def _main(self) -> None:
-        """Take a message whenever one of the `concurrency` slots is free, and run it in a task."""
-        self._loop = loop = asyncio.get_running_loop()
-        slots = asyncio.Semaphore(self.concurrency)
-        with ThreadPoolExecutor(1, thread_name_prefix="local-worker-take") as taker:
-            while not self._stopping.is_set():
-                await slots.acquire()
-                message = await loop.run_in_executor(taker, self._take)
-                if message is None:
-                    slots.release()
-                    continue
-                task = asyncio.create_task(self._run_message(message, slots))
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
-        await asyncio.gather(*self._running, return_exceptions=True)
-
-    def _cancel_running(self) -> None:
-        for task in self._running:
-            task.cancel()
+        """Take a message, run it to the end, take the next. Waiting for a message blocks this
+        thread's loop, which has nothing else to do meanwhile."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            message = self._take()
+            if message is None:
+                continue
+            running = (loop, asyncio.create_task(self._run_message(message)))
+            with self._idle:
+                self._running.add(running)
+            try:
+                await asyncio.wait({running[1]})
+            finally:
+                with self._idle:
+                    self._running.discard(running)
 
     def _take(self) -> QueueMessage | None:
         if self._checking.is_set() or not self._take_lock.acquire(timeout=POLL_S):
@@ -159,20 +174,33 @@ class LocalWorkerPool:
         finally:
             self._take_lock.release()
 
-    async def _run_message(self, message: QueueMessage, slots: asyncio.Semaphore) -> None:
+    async def _run_message(self, message: QueueMessage) -> None:
         try:
             await self.handle(message)
         finally:
-            slots.release()
             with self._idle:
                 self._in_hand -= 1
                 self._idle.notify_all()
 
     async def handle(self, message: QueueMessage) -> None:
-        """Claim and run one execution; whatever goes wrong stays with that execution."""
+        """Claim and run one execution; whatever goes wrong stays with that execution. Browser-lane
+        executions also wait for one of `local_browser_concurrency` slots first (each starts a
+        Chromium); a message left unclaimed when the pool stops is sent again by the scheduler."""
+        if message.lane != "browser":
+            await self._claim_and_run(message)
+            return
+        while not self._browser_slots.acquire(timeout=POLL_S):  # this thread's loop runs nothing else
+            if self._stopping.is_set():
+                return
+        try:
+            await self._claim_and_run(message)
+        finally:
+            self._browser_slots.release()
+
+    async def _claim_and_run(self, message: QueueMessage) -> None:
         execution_id = message.execution_id
         try:
-            claimed = await asyncio.to_thread(self.store.claim, execution_id, self.worker_id)
+            claimed = self.store.claim(execution_id, self.worker_id)  # this thread's loop runs nothing else
         except Exception:
             logger.exception("execution %s: could not claim it; the message is dropped", execution_id)
             return
@@ -190,9 +218,18 @@ class LocalWorkerPool:
             event = await asyncio.to_thread(fail_if_running, self.engine, execution_id, error)
             if event is not None:
                 self._tell_listeners(execution_id, event)
+                await self._alert(execution_id)
             return
         if outcome.status == "interrupted":
             await asyncio.to_thread(hand_back, self.engine, execution_id)
+        elif outcome.status == "failed":
+            await self._alert(execution_id)
+
+    async def _alert(self, execution_id: uuid.UUID) -> None:
+        """The workflow's failure alert (`shared.alerts`); it logs its own failures and never raises."""
+        from shared.alerts import alert_if_failed
+
+        await alert_if_failed(self.engine, self.runner.settings, execution_id, self.runner.credentials)
 
     def _tell_listeners(self, execution_id: uuid.UUID, event: EventWrite) -> None:
         for listener in self.listeners:

@@ -17,6 +17,17 @@ FAMILY_MODULES: tuple[str, ...] = (
     "shared.nodes.data",
     "shared.nodes.text",
     "shared.nodes.flow",
+    "shared.nodes.ai",
+    "shared.nodes.email",
+    "shared.nodes.sms",
+    "shared.nodes.slack",
+    "shared.nodes.browser",
+    "shared.nodes.hubspot",
+    "shared.nodes.notion",
+    "shared.nodes.odoo",
+    "shared.nodes.n8n",
+    "shared.nodes.brightdata",
+    "shared.nodes.postgres",
 )
 
 

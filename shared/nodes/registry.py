@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from shared.engine.context import NodeContext
 
 Lane = Literal["light", "browser"]
-ExpressionLanguage = Literal["template", "jmespath"]
+ExpressionLanguage = Literal["template", "jmespath", "literal"]
 RunFunction = Callable[["NodeContext", Any], Awaitable[Any]]
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -38,7 +38,8 @@ class NodeType:
     side_effects: bool = False
     raw_fields: Mapping[str, ExpressionLanguage] = field(default_factory=dict)
     """Top-level config keys passed through unrendered: bare expressions the node evaluates itself,
-    in the template language (`nodes.a.output.ok == true`) or JMESPath (`items[?total > `100`]`)."""
+    in the template language (`nodes.a.output.ok == true`) or JMESPath (`items[?total > `100`]`),
+    or `literal` text where a template is refused (SQL: values go in as parameters, never as text)."""
 
     def __post_init__(self) -> None:
         if not self.description and self.run.__doc__:

@@ -1,5 +1,5 @@
 """The SQS backend: each message goes to its lane's queue (ARCHITECTURE.md, "Lanes"), ten per
-`SendMessageBatch` call, up to `concurrency` calls in flight.
+`SendMessageBatch` call, up to `concurrency` calls in flight (and as many pooled connections).
 
 Entries SQS reports in a response's `Failed` list are sent again with backoff, up to `retries`
 times, then reported failed; they stay in the outbox for the next tick. A call that raises (the
@@ -37,7 +37,7 @@ class SqsDispatcher:
         retries: int = 3,
         backoff_s: float = 0.05,
         sleep: Callable[[float], None] = time.sleep,
-        concurrency: int = 8,
+        concurrency: int = 16,
     ) -> None:
         self.queue_urls = {"light": light_queue_url, "browser": browser_queue_url}
         self.region, self.endpoint_url = region, endpoint_url
@@ -54,8 +54,12 @@ class SqsDispatcher:
             with self._client_lock:
                 if self._client is None:
                     import boto3
+                    from botocore.config import Config
 
-                    self._client = boto3.client("sqs", region_name=self.region, endpoint_url=self.endpoint_url)
+                    config = Config(max_pool_connections=max(10, self.concurrency))
+                    self._client = boto3.client(
+                        "sqs", region_name=self.region, endpoint_url=self.endpoint_url, config=config
+                    )
         return self._client
 
     def dispatch(self, messages: Sequence[QueueMessage]) -> DispatchResult:
@@ -79,7 +83,8 @@ class SqsDispatcher:
 
     def _pool(self) -> ThreadPoolExecutor:
         """Calls in flight at once: a call takes a network round trip, so 1,000 of them one after the
-        other would take most of a tick. boto3 clients are thread-safe; botocore pools 10 connections."""
+        other would take most of a tick. boto3 clients are thread-safe; the client made here pools
+        one connection per thread."""
         with self._client_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sqs-send")

@@ -1,9 +1,11 @@
-"""The scheduler Lambda's logic, below its thin handler (`scheduler_lambda.handler`): the tick, then
-the reaper, on parts built once per Lambda container and reused by its warm invocations.
+"""The scheduler Lambda's logic, below its thin handler (`scheduler_lambda.handler`): the tick, the
+reaper, then the guest cleanup, on parts built once per Lambda container and reused by its warm
+invocations (the dev process's loop runs the same function).
 
-While the gate is shut nothing here touches the database, the reaper included: it runs only after a
-tick the gate let in, and lowers the gate to the next instant a running or dispatched execution can
-go stale, so a heartbeat deadline wakes the scheduler even when no schedule is due.
+While the gate is shut nothing here touches the database, the reaper and the cleanup included: they
+run only after a tick the gate let in. The reaper lowers the gate to the next instant a running or
+dispatched execution can go stale, so a heartbeat deadline wakes the scheduler even when no
+schedule is due; the cleanup never wakes it (the gate opens at least hourly, `IDLE_RECHECK`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from shared.scheduler.guest_cleanup import GuestCleanup, GuestCleanupReport
 from shared.scheduler.reaper import ReaperLimits, ReapReport, reap
-from shared.scheduler.tick import RETRY_UNSENT, TickReport, run_tick
+from shared.scheduler.tick import DEFAULT_BATCH, RETRY_UNSENT, TickReport, run_tick
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 class CloudTickReport:
     tick: TickReport
     reaped: ReapReport = field(default_factory=ReapReport)
+    guests: GuestCleanupReport = field(default_factory=GuestCleanupReport)
     schedule_lag_s: float | None = None
     """Fire time to dispatch of the most late scheduled execution this tick sent; None if none."""
 
@@ -39,8 +43,12 @@ def run_cloud_tick(
     limits: ReaperLimits,
     *,
     now: datetime | None = None,
-    batch_size: int = 200,
+    batch_size: int = DEFAULT_BATCH,
+    guest_cleanup: GuestCleanup | None = None,
+    alert_settings: Settings | None = None,
 ) -> CloudTickReport:
+    """One tick, then (when the gate let it in) the reaper and the guest cleanup. With
+    `alert_settings`, executions the reaper gives up on get their workflow's failure alert."""
     now = now or datetime.now(UTC)
     report = CloudTickReport(run_tick(engine, dispatcher, gate, now=now, batch_size=batch_size))
     if report.tick.gate_closed:
@@ -59,8 +67,14 @@ def run_cloud_tick(
         wake.append(now + RETRY_UNSENT)
     if wake:
         gate.lower(min(wake))
+    if report.reaped.failed and alert_settings is not None:
+        from shared.alerts import alert_all_failed
+
+        alert_all_failed(engine, alert_settings, report.reaped.failed)
     if report.tick.dispatched:
         report.schedule_lag_s = schedule_lag(engine, now)
+    if guest_cleanup is not None:
+        report.guests = guest_cleanup.run_if_due(engine, now)
     return report
 
 
@@ -86,7 +100,27 @@ def schedule_lag(engine: Engine, dispatched_at: datetime) -> float | None:
 def run_configured_tick(settings: Settings, *, now: datetime | None = None) -> CloudTickReport:
     """The tick on the parts `settings` describe (aws mode: PostgreSQL, SQS, the DynamoDB gate)."""
     engine, dispatcher, gate = parts_for(settings)
-    return run_cloud_tick(engine, dispatcher, gate, ReaperLimits.from_settings(settings), now=now)
+    limits = ReaperLimits.from_settings(settings)
+    return run_cloud_tick(
+        engine,
+        dispatcher,
+        gate,
+        limits,
+        now=now,
+        guest_cleanup=guest_cleanup_for(settings),
+        alert_settings=settings,
+    )
+
+
+_guest_cleanup: GuestCleanup | None = None
+
+
+def guest_cleanup_for(settings: Settings) -> GuestCleanup:
+    """One per process while the settings stay the same, so it remembers when it last swept."""
+    global _guest_cleanup
+    if _guest_cleanup is None or _guest_cleanup.settings != settings:
+        _guest_cleanup = GuestCleanup(settings)
+    return _guest_cleanup
 
 
 def parts_for(settings: Settings) -> tuple[Engine, Dispatcher, NextWakeGate]:

@@ -2,11 +2,18 @@
 
 On PostgreSQL the batch is claimed with `FOR UPDATE OF workflows SKIP LOCKED`, so concurrent ticks
 share the work instead of waiting on each other; the unique (workflow_id, scheduled_for) key and
-`ON CONFLICT DO NOTHING` make a repeated fire time harmless on either database.
+`ON CONFLICT DO NOTHING` make a repeated fire time harmless on either database. PostgreSQL's
+writes are constant statements over arrays (`shared.scheduler.pg_batch`).
+
+Per row, the hot path is cron maths and two facts of the workflow version, its lane and its credit
+estimate: plans are cached per (cron, time zone, fire time, now, policy), and the facts per
+(workflow, version), read from the node types alone (versions are validated when saved, and never
+change).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,10 +25,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from shared.credits import estimate_of, out_of_credits, out_of_credits_error
+from shared.credits import out_of_credits, out_of_credits_error
 from shared.db.models import Execution, User, Workflow, WorkflowVersion
 from shared.db.types import UTCDateTime
-from shared.scheduling import CronSchedule, plan_due_runs
+from shared.identity.guests import trial_ended_at
+from shared.scheduler import pg_batch
+from shared.scheduling import CronSchedule, DueRuns, plan_due_runs
 
 logger = logging.getLogger("flowbuilder.scheduler")
 
@@ -31,8 +40,8 @@ executions = Execution.__table__
 users = User.__table__
 
 INSERT_CHUNK = 500  # rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
-_LANE_CACHE_SIZE = 10_000
-_lanes: dict[tuple[uuid.UUID, int], str] = {}
+_FACTS_CACHE_SIZE = 100_000
+_facts: dict[tuple[uuid.UUID, int], tuple[str, int]] = {}
 
 
 @dataclass
@@ -40,11 +49,16 @@ class DueBatch:
     due: int = 0
     created: int = 0
     skipped_misfires: int = 0
+    refused_credits: int = 0
+    """Executions created failed, never dispatched: the owner was out of credits."""
+    disabled_guest_schedules: int = 0
+    """Due schedules of guests whose trial has ended: disabled, nothing queued."""
 
 
 def claim_due_batch(engine: Engine, now: datetime, batch_size: int) -> DueBatch:
     """Claim up to `batch_size` due workflows, queue their fire times and advance their `next_run_at`.
-    Three statements in one transaction: the claiming SELECT, one multi-row INSERT, one UPDATE."""
+    Three statements in one transaction: the claiming SELECT, one multi-row INSERT, one UPDATE (a
+    fourth when a guest's trial has ended: their schedules are disabled, nothing is queued)."""
     with engine.begin() as conn:
         rows = conn.execute(_due_query(now, batch_size)).mappings().all()
         if not rows:
@@ -52,12 +66,25 @@ def claim_due_batch(engine: Engine, now: datetime, batch_size: int) -> DueBatch:
         batch = DueBatch(due=len(rows))
         new_rows: list[dict[str, Any]] = []
         next_run: dict[uuid.UUID, datetime | None] = {}
+        ended_trials: list[uuid.UUID] = []
         for row in rows:
+            if row["owner_trial_ended"]:
+                ended_trials.append(row["id"])
+                next_run[row["id"]] = None
+                continue
             fire_times, skipped, next_run[row["id"]] = _plan(row, now)
             batch.skipped_misfires += skipped
             new_rows += [_execution_row(row, fire_time, now) for fire_time in fire_times]
-        batch.created = _insert_executions(conn, new_rows)
-        _advance(conn, next_run)
+        if conn.dialect.name == "postgresql":
+            created = pg_batch.insert_executions(conn, new_rows, now)
+            pg_batch.advance_schedules(conn, next_run)
+        else:
+            created = _insert_executions(conn, new_rows)
+            _advance(conn, next_run)
+        batch.created = len(created)
+        batch.refused_credits = _log_refused(new_rows, created)
+        if ended_trials:
+            batch.disabled_guest_schedules = _disable_schedules(conn, ended_trials, now)
     return batch
 
 
@@ -74,6 +101,7 @@ def _due_query(now: datetime, batch_size: int) -> sa.Select:
             workflows.c.next_run_at,
             versions.c.definition,
             users.c.credits.label("owner_credits"),
+            trial_ended_at(now).label("owner_trial_ended"),
         )
         .select_from(workflows.outerjoin(versions, version_join).join(users, users.c.id == workflows.c.owner_id))
         .where(
@@ -91,8 +119,7 @@ def _plan(row: Mapping[str, Any], now: datetime) -> tuple[list[datetime], int, d
     """Fire times to queue, misfires dropped, and the new `next_run_at`. A schedule that no longer
     parses gets `next_run_at` NULL, so it stops coming back every tick until it is saved again."""
     try:
-        schedule = CronSchedule.parse(row["cron"], row["timezone"])
-        runs = plan_due_runs(schedule, row["next_run_at"], now, row["misfire_policy"])
+        runs = _due_runs(row["cron"], row["timezone"], row["next_run_at"], now, row["misfire_policy"])
     except ValueError as exc:  # ScheduleError, or a cron with no fire time left
         logger.warning("workflow %s: schedule unusable, not firing until saved again: %s", row["id"], exc)
         return [], 0, None
@@ -101,9 +128,23 @@ def _plan(row: Mapping[str, Any], now: datetime) -> tuple[list[datetime], int, d
     return runs.fire_times, runs.skipped, runs.next_run_at
 
 
+@functools.lru_cache(maxsize=4096)
+def _due_runs(cron: str, timezone: str, next_run_at: datetime, now: datetime, policy: str) -> DueRuns:
+    """Workflows on the same schedule, due at the same instant, have the same plan: popular crons
+    ("0 * * * *") fire together, so within a tick this is mostly one computation per schedule."""
+    return plan_due_runs(_schedule(cron, timezone), next_run_at, now, policy)
+
+
+@functools.lru_cache(maxsize=4096)
+def _schedule(cron: str, timezone: str) -> CronSchedule:
+    return CronSchedule.parse(cron, timezone)
+
+
 def _execution_row(row: Mapping[str, Any], fire_time: datetime, now: datetime) -> dict[str, Any]:
     """A queued execution, or, when the owner is out of credits, one that is failed at once and
-    says why (never dispatched: `dispatched_at` is set)."""
+    says why (never dispatched: `dispatched_at` is set). `pg_batch.insert_executions` writes the
+    constant columns as literals: keep the two in step."""
+    lane, estimate = version_facts(row["id"], row["current_version"], row["definition"])
     execution = {
         "id": uuid.uuid4(),
         "workflow_id": row["id"],
@@ -116,23 +157,22 @@ def _execution_row(row: Mapping[str, Any], fire_time: datetime, now: datetime) -
         "credits_used": 0,
         "scheduled_for": fire_time,
         "cancel_requested": False,
-        "lane": lane_of(row["id"], row["current_version"], row["definition"]),
+        "lane": lane,
         "queued_at": now,
         "dispatched_at": None,
         "error": None,
         "finished_at": None,
     }
-    estimate = estimate_of(row["id"], row["current_version"], row["definition"])
     if out_of_credits(row["owner_credits"], estimate):
         error = out_of_credits_error(row["owner_credits"], estimate)
         execution.update(status="failed", error=error, finished_at=now, dispatched_at=now)
     return execution
 
 
-def _insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert, skipping fire times that already have an execution; returns how many were new."""
+def _insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert, skipping fire times that already have an execution; returns the ids of the new ones."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    created = 0
+    created: set[uuid.UUID] = set()
     statement = (
         insert(executions)
         .on_conflict_do_nothing(index_elements=["workflow_id", "scheduled_for"])
@@ -142,8 +182,25 @@ def _insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         # Rows as executemany parameters: SQLAlchemy's "insertmanyvalues" sends them as multi-row
         # INSERTs from one cached compiled statement (compiling `.values(rows)` per batch cost more
         # than the database did).
-        created += len(conn.execute(statement, list(rows[start : start + INSERT_CHUNK])).all())
+        created.update(conn.execute(statement, list(rows[start : start + INSERT_CHUNK])).scalars())
     return created
+
+
+def _log_refused(rows: Sequence[dict[str, Any]], created: set[uuid.UUID]) -> int:
+    refused = [row for row in rows if row["status"] == "failed" and row["id"] in created]
+    for row in refused:
+        logger.info("workflow %s: run at %s not dispatched: %s", row["workflow_id"], row["scheduled_for"], row["error"])
+    return len(refused)
+
+
+def _disable_schedules(conn: Connection, workflow_ids: list[uuid.UUID], now: datetime) -> int:
+    """Guests whose trial has ended get no more scheduled runs (`shared.scheduler.guest_cleanup`
+    disables the rest of their schedules, and deletes their data after the retention period)."""
+    logger.info("%d schedule(s) of guests whose trial has ended: disabled, not run", len(workflow_ids))
+    conn.execute(
+        workflows.update().where(workflows.c.id.in_(workflow_ids)).values(schedule_enabled=False, updated_at=now)
+    )
+    return len(workflow_ids)
 
 
 def _advance(conn: Connection, next_run: Mapping[uuid.UUID, datetime | None]) -> None:
@@ -156,28 +213,30 @@ def _advance(conn: Connection, next_run: Mapping[uuid.UUID, datetime | None]) ->
     )
 
 
-def lane_of(workflow_id: uuid.UUID, version: int, definition: Any) -> str:
-    """The lane of a workflow version's plan, cached per (workflow, version): versions never change.
-    A definition that no longer validates runs (and fails, saying why) on the light lane."""
+def version_facts(workflow_id: uuid.UUID, version: int, definition: Any) -> tuple[str, int]:
+    """(lane, credit estimate) of a workflow version, cached per (workflow, version)."""
     key = (workflow_id, version)
-    lane = _lanes.get(key)
-    if lane is None:
-        lane = _plan_lane(definition)
-        if len(_lanes) >= _LANE_CACHE_SIZE:
-            _lanes.clear()
-        _lanes[key] = lane
-    return lane
+    facts = _facts.get(key)
+    if facts is None:
+        facts = _facts_of(definition)
+        if len(_facts) >= _FACTS_CACHE_SIZE:
+            _facts.clear()
+        _facts[key] = facts
+    return facts
 
 
-def _plan_lane(definition: Any) -> str:
-    from shared.engine.planner import build_plan
-    from shared.engine.validation import DefinitionInvalid, parse_definition
+def _facts_of(definition: Any) -> tuple[str, int]:
+    """What `Plan.lane` and `Plan.credit_estimate` say, from the node types alone: building the
+    plan validates every node's config, ten times the cost, and saved versions are validated
+    already. A definition that cannot be read (an unknown node type) runs on the light lane with
+    no estimate, and fails there, saying why."""
     from shared.nodes import default_registry
+    from shared.nodes.registry import UnknownNodeType
 
-    if definition is None:
-        return "light"
     registry = default_registry()
     try:
-        return build_plan(parse_definition(definition, registry), registry).lane
-    except DefinitionInvalid:
-        return "light"
+        types = [registry.get(node["type"]) for node in definition["nodes"]]
+    except (UnknownNodeType, KeyError, TypeError):
+        return "light", 0
+    lane = "browser" if any(node_type.lane == "browser" for node_type in types) else "light"
+    return lane, sum(node_type.cost for node_type in types)

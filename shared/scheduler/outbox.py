@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from shared.db.models import Execution
 from shared.queue import Dispatcher, DispatchResult, QueueMessage
+from shared.scheduler import pg_batch
 
 logger = logging.getLogger("flowbuilder.scheduler")
 
@@ -40,7 +41,9 @@ def dispatch_outbox_batch(engine: Engine, dispatcher: Dispatcher, now: datetime,
         messages = [QueueMessage(row.id, row.attempt, row.lane) for row in rows]
         result = _send(dispatcher, messages)
         sent = [message.execution_id for message in result.sent]
-        if sent:
+        if sent and conn.dialect.name == "postgresql":
+            pg_batch.stamp_dispatched(conn, sent, now)
+        elif sent:
             conn.execute(
                 executions.update()
                 .where(executions.c.id.in_(sent), executions.c.dispatched_at.is_(None))

@@ -1,7 +1,8 @@
 """Starter workflows ("templates"): JSON files beside this module, in the export format
 (`{"format": "flowbuilder.workflow/v1", "name", "description", "definition"}`). A starter's id is its
-file name without `.json`. They use only node types that run offline, and `flowbuilder run` reads
-the files as they are.
+file name without `.json`. `flowbuilder run` reads the files as they are. Starters that name no
+credential run offline as they are; the others (LLM, email, SMS, Slack) list the credentials to
+create first, and are copies of the tested examples in `examples/integrations`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ class Starter:
     @property
     def node_count(self) -> int:
         return len(self.definition.get("nodes", []))
+
+    @property
+    def credentials(self) -> list[str]:
+        """Names of the credentials its nodes use: create them before running it."""
+        names = {node.get("config", {}).get("credential") for node in self.definition.get("nodes", [])}
+        return sorted(name for name in names if isinstance(name, str))
 
 
 @cache

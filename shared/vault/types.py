@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+=-]{0,127}$")
 """Credential names: what a Secrets Manager name segment accepts, at most 128 characters."""
@@ -44,10 +44,114 @@ class SmtpValues(_Values):
     username: str = Field(min_length=1, max_length=512)
     password: str = Secret
     security: Literal["starttls", "ssl", "none"] = "starttls"
+    from_address: str | None = Field(
+        default=None, max_length=320, description="the sender email.send uses when its config names none"
+    )
 
 
 class ApiKeyValues(_Values):
     key: str = Secret
+
+
+def _http_base_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://[^\s/?#]+[^\s?#]*$", value):
+        raise ValueError("must be an http:// or https:// URL without a query string")
+    return value.rstrip("/") if value else value
+
+
+class OpenAIValues(_Values):
+    api_key: str = Secret
+    base_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="an OpenAI-compatible API root, e.g. https://integrate.api.nvidia.com/v1; "
+        "https://api.openai.com/v1 when unset",
+    )
+    organization: str | None = Field(default=None, max_length=256, description="sent as OpenAI-Organization")
+
+    _check_base_url = field_validator("base_url")(_http_base_url)
+
+
+class TwilioValues(_Values):
+    account_sid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")
+    auth_token: str = Secret
+    base_url: str | None = Field(
+        default=None, max_length=2048, description="the API root; https://api.twilio.com when unset"
+    )
+
+    _check_base_url = field_validator("base_url")(_http_base_url)
+
+
+class SlackWebhookValues(_Values):
+    url: str = Field(min_length=1, max_length=2048, description="the incoming webhook URL Slack gave you")
+
+    @field_validator("url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        _http_base_url(value)
+        return value
+
+
+class HubspotValues(_Values):
+    token: str = Field(min_length=1, max_length=4096, description="a private app's access token (pat-...)")
+    base_url: str = Field(
+        default="https://api.hubapi.com", max_length=2048, description="the API root; https://api.hubapi.com"
+    )
+
+    _check_base_url = field_validator("base_url")(_http_base_url)
+
+
+class NotionValues(_Values):
+    token: str = Field(min_length=1, max_length=4096, description="an internal integration secret (ntn_...)")
+    base_url: str = Field(
+        default="https://api.notion.com", max_length=2048, description="the API root; https://api.notion.com"
+    )
+
+    _check_base_url = field_validator("base_url")(_http_base_url)
+
+
+class OdooValues(_Values):
+    url: str = Field(min_length=1, max_length=2048, description="the Odoo server, e.g. https://mycompany.odoo.com")
+    database: str = Field(min_length=1, max_length=256, description="the database name")
+    username: str = Field(min_length=1, max_length=512, description="the login, usually an email")
+    password: str = Field(min_length=1, max_length=4096, description="an API key (preferred) or the password")
+
+    _check_url = field_validator("url")(_http_base_url)
+
+
+class BrightdataValues(_Values):
+    token: str = Field(min_length=1, max_length=4096, description="a Bright Data API key")
+    base_url: str = Field(
+        default="https://api.brightdata.com", max_length=2048, description="the API root; https://api.brightdata.com"
+    )
+
+    _check_base_url = field_validator("base_url")(_http_base_url)
+
+
+class PostgresValues(_Values):
+    host: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$",
+        description="a hostname or IP address (no sockets, no lists)",
+    )
+    port: int = Field(default=5432, ge=1, le=65535)
+    database: str = Field(min_length=1, max_length=63)
+    user: str = Field(min_length=1, max_length=63)
+    password: str = Field(default="", max_length=4096)
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        default="prefer", description="libpq's sslmode; use verify-full for servers on the internet"
+    )
+
+
+class BrowserCdpValues(_Values):
+    ws_endpoint: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern=r"^(wss?|https?)://\S+$",
+        description="a remote browser's CDP endpoint, e.g. Bright Data Scraping Browser's "
+        "wss://USER:PASS@brd.superproxy.io:9222",
+    )
 
 
 CREDENTIAL_TYPES: dict[str, type[_Values]] = {
@@ -57,12 +161,22 @@ CREDENTIAL_TYPES: dict[str, type[_Values]] = {
     "query": QueryValues,
     "smtp": SmtpValues,
     "api_key": ApiKeyValues,
+    "openai": OpenAIValues,
+    "twilio": TwilioValues,
+    "slack_webhook": SlackWebhookValues,
+    "hubspot": HubspotValues,
+    "notion": NotionValues,
+    "odoo": OdooValues,
+    "brightdata": BrightdataValues,
+    "postgres": PostgresValues,
+    "browser_cdp": BrowserCdpValues,
 }
 
 
-GUEST_FORBIDDEN_TYPES = frozenset({"smtp"})
-"""Types a guest may not store: integrations that send email (and so cost money and invite abuse
-from throwaway trials). Plain HTTP auth types stay open so guests can try API calls."""
+GUEST_FORBIDDEN_TYPES = frozenset({"smtp", "twilio"})
+"""Types a guest may not store: integrations that send email or SMS to anyone (and so cost money and
+invite abuse from throwaway trials). Plain HTTP auth types stay open so guests can try API calls, and so
+do openai (the guest's own key, billed to them) and slack_webhook (posts to one channel they own)."""
 
 SIGNING_NAME_PREFIX = "webhook-signing."
 """Names of webhook signing secrets, kept in the owner's vault; hidden from and reserved in the
@@ -94,7 +208,7 @@ def validate_values(type_: str, values: Any) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise CredentialInvalid([("values", "must be an object")])
     try:
-        return model.model_validate(values).model_dump()
+        return model.model_validate(values).model_dump(exclude_none=True)  # unset optional fields stay out
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False):

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from shared.alerts import alert_if_failed
+from shared.artifacts import artifact_store
 from shared.db.execution_store import SqlExecutionStore
 from shared.engine.runner import RunOutcome, WorkflowRunner
 from shared.queue.messages import QueueMessage
@@ -25,6 +27,7 @@ from shared.workers.handback import beat, fail_if_running, hand_back, redispatch
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from shared.artifacts import ArtifactStore
     from shared.engine.context import CredentialProvider
     from shared.nodes.registry import NodeRegistry
     from shared.queue.dispatcher import Dispatcher
@@ -65,6 +68,7 @@ async def execute_message(
     drain_s: float | None = None,
     credentials: CredentialProvider | None = None,
     registry: NodeRegistry | None = None,
+    artifacts: ArtifactStore | None = None,
 ) -> WorkerResult:
     """Claim and run `message`'s execution. `deadline` (time.monotonic) is when it must have been
     handed back at the latest; draining starts `drain_s` before it, or when `stop` is set."""
@@ -74,11 +78,13 @@ async def execute_message(
         logger.info("execution %s: not queued (a duplicate or stale message); dropped", execution_id)
         return WorkerResult(execution_id, "dropped")
     drain_s = settings.worker_drain_deadline_s if drain_s is None else drain_s
+    credentials = credentials or vault_from_settings(engine, settings)
     runner = WorkflowRunner(
         store,
         settings=settings,
-        credentials=credentials or vault_from_settings(engine, settings),
+        credentials=credentials,
         registry=registry,
+        artifacts=artifacts or artifact_store(settings, engine),
     )
     heartbeat = asyncio.create_task(_beat_forever(engine, execution_id, worker_id, heartbeat_s))
     run = asyncio.create_task(runner.run(execution_id))
@@ -87,7 +93,8 @@ async def execute_message(
     except Exception as exc:
         logger.exception("execution %s: the run crashed", execution_id)
         error = f"the worker failed while running this execution: {type(exc).__name__}: {exc}"
-        await asyncio.to_thread(fail_if_running, engine, execution_id, error)
+        if await asyncio.to_thread(fail_if_running, engine, execution_id, error) is not None:
+            await alert_if_failed(engine, settings, execution_id, credentials)
         return WorkerResult(execution_id, "failed", error)
     finally:
         if not run.done():
@@ -101,6 +108,8 @@ async def execute_message(
         if handed is not None and on_handback is not None:
             await asyncio.to_thread(redispatch, engine, on_handback.dispatcher, handed)
         return WorkerResult(execution_id, "handed_back", next_message=handed)
+    if outcome.status == "failed":
+        await alert_if_failed(engine, settings, execution_id, credentials)
     return WorkerResult(execution_id, outcome.status, outcome.error)  # type: ignore[arg-type]
 
 

@@ -235,3 +235,26 @@ def test_delete_also_deletes_the_secret_in_secrets_manager(engine, settings, mon
         assert client.delete("/api/credentials/github").status_code == 204
         with pytest.raises(aws.exceptions.ResourceNotFoundException):
             aws.describe_secret(SecretId=f"api-test/{user_id}/github")
+
+
+def test_credential_types_list_each_types_fields_for_forms(caller):
+    from shared.vault.types import CREDENTIAL_TYPES
+
+    body = caller.client.get("/api/credential-types").json()
+
+    assert [row["type"] for row in body] == list(CREDENTIAL_TYPES)
+    smtp = next(row for row in body if row["type"] == "smtp")
+    assert {"host", "port", "username", "password"} <= set(smtp["values_schema"]["properties"])
+    assert set(smtp["values_schema"]["required"]) >= {"host", "password"}
+    assert all(row["allowed"] for row in body)
+
+
+def test_credential_types_tell_a_guest_which_types_it_may_not_store(anonymous):
+    from tests.api.test_guests import start_trial, unique_ip
+
+    token = start_trial(anonymous, unique_ip()).json()["token"]
+
+    body = anonymous.get("/api/credential-types", headers={"Authorization": f"Bearer {token}"}).json()
+
+    refused = {row["type"] for row in body if not row["allowed"]}
+    assert refused == {"smtp", "twilio"}

@@ -98,9 +98,9 @@ def test_a_workflow_with_a_browser_node_goes_to_the_browser_lane(caller, engine,
         return {}
 
     registry = build_registry()
-    registry.add(NodeType("browser.screenshot", Empty, shoot, lane="browser"))
+    registry.add(NodeType("testing.browser_step", Empty, shoot, lane="browser"))
     monkeypatch.setattr("shared.nodes.default_registry", lambda: registry)
-    workflow_id = make_workflow(engine, caller.user_id, {"nodes": [{"id": "shot", "type": "browser.screenshot"}]})
+    workflow_id = make_workflow(engine, caller.user_id, {"nodes": [{"id": "shot", "type": "testing.browser_step"}]})
 
     body = caller.client.post(f"/api/workflows/{workflow_id}/runs").json()
 

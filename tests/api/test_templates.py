@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from shared.cli.files import WorkflowFile
@@ -26,14 +29,29 @@ def test_every_starter_is_a_valid_definition(starter):
     assert starter.name and starter.description
 
 
-@pytest.mark.parametrize("starter", load_starters(), ids=STARTER_IDS)
-async def test_every_starter_runs_offline_with_no_input(starter, tmp_path):
+OFFLINE = [starter for starter in load_starters() if not starter.credentials]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("starter", OFFLINE, ids=[starter.id for starter in OFFLINE])
+async def test_every_starter_without_credentials_runs_offline_with_no_input(starter, tmp_path):
     settings = Settings(data_dir=tmp_path)
 
     outcome = await run_workflow_file(WorkflowFile(starter.name, starter.description, starter.definition), {}, settings)
 
     assert outcome.status == "succeeded", outcome.error
     assert outcome.output
+
+
+@pytest.mark.parametrize("starter", [s for s in load_starters() if s.credentials], ids=lambda s: s.id)
+def test_a_starter_with_credentials_is_a_tested_integration_example(starter):
+    example = json.loads((REPO / "examples" / "integrations" / f"{starter.id}.json").read_text())
+
+    assert example["definition"] == starter.definition
+
+
+def test_some_starters_use_the_integrations_and_most_run_offline():
+    assert 3 <= len(STARTER_IDS) - len(OFFLINE) < len(OFFLINE)
 
 
 def test_the_list_summarises_each_template(caller):
@@ -50,8 +68,11 @@ def test_the_list_summarises_each_template(caller):
         "node_count": 4,
         "lane": "light",
         "credit_estimate": 0,
+        "credentials": [],
         "definition": None,
     }
+    triage = next(t for t in body if t["id"] == "triage-support-message")
+    assert triage["credentials"] == ["openai-main", "slack-support", "twilio-main"]
 
 
 def test_one_template_comes_with_its_definition(caller):

@@ -256,3 +256,12 @@ def test_short_values_type_and_public_fields_are_not_masked():
         "X-Api-Key abc header smtp.example.com 587 starttls"
     )
     assert redactor(f"mailer:{PASSWORD}") == f"{MASK}:{MASK}"
+
+
+def test_public_fields_name_real_fields_of_real_credential_types():
+    from shared.engine.redaction import PUBLIC_FIELDS
+    from shared.vault.types import CREDENTIAL_TYPES
+
+    for type_name, fields in PUBLIC_FIELDS.items():
+        assert type_name in CREDENTIAL_TYPES, type_name
+        assert fields <= set(CREDENTIAL_TYPES[type_name].model_fields), (type_name, fields)

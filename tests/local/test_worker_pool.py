@@ -158,3 +158,19 @@ def test_drain_times_out_while_an_execution_runs(engine, queue, pool) -> None:
     wait_for_status(engine, execution_id, "running")
 
     assert not pool.drain(timeout=0.3)
+
+
+def test_browser_lane_executions_wait_for_a_browser_slot(engine, queue, settings) -> None:
+    one_browser = settings.model_copy(update={"local_browser_concurrency": 1})
+    pool = LocalWorkerPool(engine, queue, one_browser, concurrency=3)
+    pool.start()
+    try:
+        first, second, light = queued(engine, SLOW), queued(engine, SLOW), queued(engine, SLOW)
+        queue.dispatch([QueueMessage(first, lane="browser"), QueueMessage(second, lane="browser")])
+        wait_for_status(engine, first, "running")
+        queue.dispatch([QueueMessage(light, lane="light")])
+        wait_for_status(engine, light, "running")
+
+        assert execution(engine, second).status == "queued"
+    finally:
+        pool.stop(timeout=1)

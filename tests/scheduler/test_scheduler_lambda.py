@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -119,3 +119,39 @@ def test_a_second_tick_with_nothing_due_stays_behind_the_gate(cloud):
 
     assert result["gate_closed"] is True
     assert statements == []
+
+
+def test_guest_cleanup_and_refused_runs_are_counted_in_metrics_and_the_log(cloud, capsys, caplog):
+    from scheduler_lambda.handler import handler
+
+    now = datetime.now(UTC)
+    paid = {"nodes": [{"id": "call", "type": "http.request", "config": {"url": "https://example.com/"}}], "edges": []}
+    with Session(cloud["engine"]) as session:
+        broke = User(kind="user", credits=0)
+        ended = User(kind="guest", credits=25, trial_expires_at=now - timedelta(hours=1))
+        long_gone = User(kind="guest", credits=25, trial_expires_at=now - timedelta(days=30))
+        session.add_all([broke, ended, long_gone])
+        session.flush()
+        for owner, definition in ((broke, paid), (ended, HELLO)):
+            workflow, _ = create_workflow(session, owner.id, "every minute", definition)
+            workflow.cron, workflow.schedule_enabled = "* * * * *", True
+            workflow.next_run_at = now.replace(second=0, microsecond=0)
+            session.add(workflow)
+        session.commit()
+        long_gone_id = long_gone.id
+
+    result = handler({"id": "event-1"}, FakeContext())
+
+    assert result["out_of_credits"] == 1
+    assert result["guest_cleanup"]["ran"] is True
+    assert (result["guest_cleanup"]["schedules_disabled"], result["guest_cleanup"]["guests_deleted"]) == (1, 1)
+    with Session(cloud["engine"]) as session:
+        assert session.get(User, long_gone_id) is None
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line][-1]
+    assert (metrics["OutOfCreditsRuns"], metrics["GuestSchedulesDisabled"], metrics["GuestsDeleted"]) == (
+        [1.0],
+        [1.0],
+        [1.0],
+    )
+    [logged] = [record for record in caplog.records if record.getMessage() == "guest cleanup"]
+    assert (logged.guests_deleted, logged.schedules_disabled) == (1, 1)

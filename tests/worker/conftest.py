@@ -127,7 +127,8 @@ def queues(monkeypatch, tmp_path) -> Iterator[tuple[str, str, str]]:
     fake_aws_environment(monkeypatch, tmp_path)
     with moto_server() as endpoint:
         sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
-        urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("light", "browser")]
+        suffix = uuid.uuid4().hex[:8]  # moto's backends outlive a server: a reused name keeps old messages
+        urls = [sqs.create_queue(QueueName=f"{lane}-{suffix}")["QueueUrl"] for lane in ("light", "browser")]
         yield endpoint, *urls
 
 

@@ -43,7 +43,15 @@ class NodeCheck:
         raw_fields = node_type.raw_fields if node_type else {}
         for key, value in node.config.items():
             if key in raw_fields:
-                if isinstance(value, str):
+                if raw_fields[key] == "literal":
+                    if any(TemplateEngine.has_template(text) for _, text in _strings(value, key)):
+                        self.add(
+                            f"templates are not allowed in config.{key}: it is used as written; "
+                            "pass values separately (e.g. as parameters)",
+                            node=node.id,
+                            field=f"config.{key}",
+                        )
+                elif isinstance(value, str):
                     self.check_expression(node, f"config.{key}", value, raw_fields[key])
                 continue
             for path, text in _strings(value, f"config.{key}"):
