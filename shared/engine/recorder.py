@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ class Recorder:
         self._batch = WriteBatch()
         self._deferred_flush_s = deferred_flush_s
         self._timer: asyncio.TimerHandle | None = None
+        self._written_at = time.monotonic()
         self.cancel_requested = False
         self.redactor = redactor or Redactor()
         """Masks credential values in whatever is written; a no-op until one is registered."""
@@ -64,6 +66,10 @@ class Recorder:
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._deferred_flush_s, self._deferred_flush)
 
+    def written_recently(self) -> bool:
+        """Whether the last write (which also reads the cancel flag) is under `deferred_flush_s` old."""
+        return time.monotonic() - self._written_at < self._deferred_flush_s
+
     def _deferred_flush(self) -> None:
         self._timer = None
         if self._batch.steps or self._batch.events:
@@ -83,6 +89,7 @@ class Recorder:
         batch.execution = execution
         try:
             cancel_requested = self._store.write(self._execution_id, batch)
+            self._written_at = time.monotonic()
         except BaseException:
             batch.steps += self._batch.steps
             batch.events += self._batch.events

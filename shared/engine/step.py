@@ -96,7 +96,12 @@ class StepExecution:
             payload["error"] = result.error
         self.recorder.step(write)
         self.recorder.event("step_succeeded" if result.status == "succeeded" else "step_failed", payload)
-        self.recorder.flush()
+        if result.status == "succeeded" and not self.node_type.side_effects and self.recorder.written_recently():
+            # Lost in a crash, such a step is merely run again on resume; and the cancel flag, which
+            # every write reads, was read moments ago: write it with whatever comes next.
+            self.recorder.flush_soon()
+        else:
+            self.recorder.flush()
 
     async def _run_for_each(self) -> tuple[list[Any], list[Any]]:
         items = self._render(self.node.for_each, self.scope, "for_each")
