@@ -142,7 +142,7 @@ def test_sigterm_re_dispatches_to_the_browser_queue_when_queues_are_set(
     pg_engine, server, queues, start_worker
 ) -> None:
     endpoint, light_url, browser_url = queues
-    server.route("/slow", Reply(delay_s=0.5))
+    server.route("/slow", Reply(delay_s=SLOW_S))
     execution_id = queued(pg_engine, chain(server, "slow", "after"))
     worker = start_worker(
         message(execution_id),
