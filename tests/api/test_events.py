@@ -274,17 +274,27 @@ def test_buffered_mode_answers_204_when_the_execution_has_finished_and_nothing_i
     assert response.status_code == 204
 
 
-def test_the_open_stream_ends_when_its_execution_is_deleted(caller, engine):
+def test_the_open_stream_ends_when_its_execution_is_deleted(caller, engine, monkeypatch):
     execution_id = queued_execution(engine, caller.user_id)
     emit(engine, execution_id, 1, "run_started")
+    stream_open = threading.Event()
+    read_snapshot = events_module.read_snapshot
 
-    def delete_workflow():
+    def reading(*args):
+        snapshot = read_snapshot(*args)
+        stream_open.set()
+        return snapshot
+
+    def delete_workflow_once_the_stream_is_open():
+        stream_open.wait(30)
         with Session(engine) as session:
             session.delete(session.get(Workflow, session.get(Execution, execution_id).workflow_id))
             session.commit()
 
-    later(0.5, delete_workflow)
+    monkeypatch.setattr(events_module, "read_snapshot", reading)
+    later(0, delete_workflow_once_the_stream_is_open)
     response = caller.client.get(f"/api/executions/{execution_id}/stream")
 
+    assert response.status_code == 200, response.text
     events = [f for f in parse_sse(response.text) if ":" not in f]  # keep-alive comments may come under load
     assert [f["id"] for f in events] == ["1"]

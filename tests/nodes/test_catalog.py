@@ -68,3 +68,31 @@ def test_every_type_is_documented_for_forms(name: str) -> None:
     for field_name, field_schema in schema["properties"].items():
         assert field_schema.get("description"), f"{name}.{field_name} has no description"
         assert field_schema.get("examples"), f"{name}.{field_name} has no examples"
+
+
+def test_the_lazy_default_registry_holds_what_a_full_build_holds() -> None:
+    from shared.nodes import LazyNodeRegistry
+
+    lazy = LazyNodeRegistry()
+
+    assert lazy.get("data.map") is build_registry().get("data.map")
+    assert "browser.goto" in lazy
+    assert "nosuch.type" not in lazy
+    assert lazy.names() == build_registry().names()
+
+
+def test_a_worker_running_light_nodes_imports_no_other_family() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from shared.nodes import default_registry\n"
+        "registry = default_registry()\n"
+        "registry.get('data.map'); registry.get('logic.condition')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('shared.nodes.') and m != 'shared.nodes.registry'))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+    assert "shared.nodes.data" in loaded and "shared.nodes.logic" in loaded
+    assert not any(f"shared.nodes.{family}'" in loaded for family in ("browser", "ai", "postgres", "http"))
