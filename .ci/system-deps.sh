@@ -27,10 +27,16 @@ if ! command -v curl >/dev/null 2>&1; then
   apt_install curl
 fi
 
-# chromium: the browser nodes' tests drive Debian's Chromium (browser_executable_path defaults to it).
+# chromium: the web app's tests drive Debian's Chromium. chromium-headless-shell: what the browser
+# steps launch (browser_executable_path defaults to it, then to /usr/bin/chromium, which works too
+# but takes about 170 MB more, so a missing headless shell is a warning only).
 if [ ! -x /usr/bin/chromium ]; then
   echo "system-deps: installing Debian's chromium"
   apt_install chromium fonts-liberation
+fi
+if [ ! -x /usr/lib/chromium/chromium-headless-shell ]; then
+  echo "system-deps: installing Debian's chromium-headless-shell"
+  apt_install chromium-headless-shell || echo "system-deps: the browser steps will use /usr/bin/chromium" >&2
 fi
 
 # node and npm: the web app's build and tests (Vite needs Node >= 20.19) and the CDK's jsii runtime

@@ -17,11 +17,16 @@ from sqlmodel import Session
 from api.errors import ApiError
 from api.services import AppServices
 from shared.db.models import ApiKey, User
+from shared.db.read_only import ReadOnlySession, read_only_session
 from shared.settings import Settings
 
 
-async def get_services(request: Request) -> AppServices:
+def services_of(request: Request) -> AppServices:
     return request.app.state.services
+
+
+async def get_services(request: Request) -> AppServices:
+    return services_of(request)
 
 
 ServicesDep = Annotated[AppServices, Depends(get_services)]
@@ -34,9 +39,28 @@ async def get_settings(services: ServicesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
-    """Opening a session does no I/O; closing one that began a transaction does (rollback, return to
-    the pool): a worker thread's job then."""
+READ_METHODS = frozenset({"GET", "HEAD"})
+WRITING_READ_PREFIXES = ("/api/hooks/",)
+"""Paths whose GET or HEAD may still write: a webhook accepts any method and starts a run."""
+
+
+def reads_only(request: Request) -> bool:
+    return request.method in READ_METHODS and not request.scope["path"].startswith(WRITING_READ_PREFIXES)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A read (`reads_only`) gets a read-only session in autocommit (`shared/db/read_only.py`),
+    closed on the event loop: handing its connection back does no I/O. Any other request gets a
+    transactional session; closing one that began a transaction does I/O (rollback, return to the
+    pool): a worker thread's job then."""
+    services = services_of(request)
+    if reads_only(request):
+        reader = read_only_session(services.read_engine)
+        try:
+            yield reader
+        finally:
+            reader.close()
+        return
     session = Session(services.engine, expire_on_commit=False)
     try:
         yield session
@@ -79,21 +103,19 @@ def _unauthorized(message: str, reason: str | None = None) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
 
 
-async def get_identity(request: Request, session: SessionDep, services: ServicesDep) -> Identity:
+async def get_identity(request: Request, session: SessionDep) -> Identity:
     """A Clerk session (`Authorization: Bearer <jwt>`: a JWT has two dots) or an API key (Bearer or
     `X-API-Key`; keys never contain dots). Looked up once per request: the rate limit asks first,
     the route's dependencies get the same answer. Reads may take a recent API-key lookup from the
     identity cache (`api/identity_cache.py`) without touching the database."""
     known = getattr(request.state, "identity", None)
     if known is None:
+        services = services_of(request)
         known = _cached_identity(request, session, services)
         if known is None:
             known = await run_in_threadpool(_identity, request, session, services)
         request.state.identity = known
     return known
-
-
-READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def _cached_identity(request: Request, session: Session, services: AppServices) -> Identity | None:
@@ -110,6 +132,17 @@ def _cached_identity(request: Request, session: Session, services: AppServices) 
 
 
 def _identity(request: Request, session: Session, services: AppServices) -> Identity:
+    """Signing in may write (a key's last use, a Clerk user's first sign-in): a read-only request
+    does that in a short transaction of its own and gets the rows merged into its session."""
+    if not isinstance(session, ReadOnlySession):
+        return _signed_in(request, session, services)
+    with Session(services.engine, expire_on_commit=False) as writer:
+        found = _signed_in(request, writer, services)
+    api_key = None if found.api_key is None else session.merge(found.api_key, load=False)
+    return Identity(user=session.merge(found.user, load=False), scope=found.scope, api_key=api_key)
+
+
+def _signed_in(request: Request, session: Session, services: AppServices) -> Identity:
     token = presented_key(request)
     if token is None:
         raise _unauthorized("sign in, or send an API key: Authorization: Bearer <key> or X-API-Key")
@@ -143,8 +176,10 @@ def _clerk_identity(session: Session, settings: Settings, token: str) -> Identit
 CurrentIdentity = Annotated[Identity, Depends(get_identity)]
 
 
-async def get_current_user(identity: CurrentIdentity) -> User:
-    return identity.user
+async def get_current_user(request: Request, session: SessionDep) -> User:
+    """`get_identity`'s user, called directly: one dependency fewer for FastAPI to solve on every
+    request."""
+    return (await get_identity(request, session)).user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

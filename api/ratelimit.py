@@ -23,7 +23,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
-from api.deps import ServicesDep, SessionDep, get_identity
+from api.deps import SessionDep, get_identity, services_of
 from api.errors import ApiError
 from shared.db.models import User, Workflow
 from shared.ratelimit import Decision, Limit, RateLimiter
@@ -85,7 +85,7 @@ def request_client_ip(request: Request, settings: Settings) -> str:
     return client_group(client_ip(request.headers.get("x-forwarded-for"), peer, settings.trusted_proxy_hops))
 
 
-async def _authenticate(request: Request, session: Session, services: AppServices) -> User | None:
+async def _authenticate(request: Request, session: Session) -> User | None:
     """The caller's user, or None when no credentials were sent or they failed. The same
     `get_identity` the routes use, which keeps its answer for the rest of the request."""
     from api.deps import presented_key
@@ -93,9 +93,28 @@ async def _authenticate(request: Request, session: Session, services: AppService
     if presented_key(request) is None:
         return None
     try:
-        return (await get_identity(request, session, services)).user
+        return (await get_identity(request, session)).user
     except ApiError:
         return None
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose runs a webhook delivery counts against: all the limiter needs of a user."""
+
+    id: uuid.UUID
+    kind: str
+
+
+def _known_webhook_owner(request: Request) -> Owner | None:
+    """The owner of a webhook this process accepted a delivery for lately (`api/webhook_known.py`),
+    without a query; None when it is not known."""
+    from api.routes.webhooks import MAX_TOKEN_LENGTH, token_hash
+    from api.webhook_known import known_hook
+
+    token = request.path_params.get("token", "")
+    hook = known_hook(token_hash(token)) if len(token) <= MAX_TOKEN_LENGTH else None
+    return None if hook is None else Owner(hook.owner_id, hook.owner_kind)
 
 
 def _webhook_owner(session: Session, token: str) -> User | None:
@@ -114,11 +133,12 @@ def _limits(settings: Settings, kind: str) -> tuple[Limit, Limit]:
     return Limit(settings.rate_limit_user_requests, window), Limit(settings.rate_limit_user_executions, window)
 
 
-def _check(request: Request, session: Session, services: AppServices, user: User | None) -> tuple[Decision, str]:
+def _check(
+    request: Request, session: Session, services: AppServices, user: User | None, template: str
+) -> tuple[Decision, str]:
     """The decision that matters for this request (the failed one, else the one with the least
-    left) and what it counts: `requests` or `runs`."""
+    left) and what it counts: `requests` or `runs`. `template` is the matched route's."""
     settings = services.settings
-    template = route_template(request.scope)
     limiter = limiter_for(request.app)
     if user is not None:
         decision = limiter.hit(f"req:user:{user.id}", _limits(settings, user.kind)[0])
@@ -127,9 +147,9 @@ def _check(request: Request, session: Session, services: AppServices, user: User
         decision = limiter.hit(f"req:ip:{request_client_ip(request, settings)}", ip_limit)
     if not decision.allowed:
         return decision, "requests"
-    owner = user
+    owner: User | Owner | None = user
     if template == WEBHOOK_ROUTE:
-        owner = _webhook_owner(session, request.path_params.get("token", ""))
+        owner = _known_webhook_owner(request) or _webhook_owner(session, request.path_params.get("token", ""))
     elif (request.method, template) not in EXECUTION_ROUTES:
         return decision, "requests"
     if owner is None:
@@ -140,19 +160,21 @@ def _check(request: Request, session: Session, services: AppServices, user: User
     return decision, "requests"
 
 
-async def enforce_rate_limit(request: Request, session: SessionDep, services: ServicesDep) -> None:
+async def enforce_rate_limit(request: Request, session: SessionDep) -> None:
     """429 with `Retry-After` when the caller is over a limit; the headers go out on every answer."""
-    if request.url.path.startswith(UNLIMITED_PREFIXES):
+    if request.scope["path"].startswith(UNLIMITED_PREFIXES):
         return
-    user = await _authenticate(request, session, services)
+    services = services_of(request)
+    user = await _authenticate(request, session)
     if user is not None:
         request.state.actor = Actor(user.id, user.kind)
     if not services.settings.rate_limit_enabled:
         return
-    if _needs_database(request):
-        decision, what = await run_in_threadpool(_check, request, session, services, user)
+    template = route_template(request.scope)
+    if _needs_database(request, template):
+        decision, what = await run_in_threadpool(_check, request, session, services, user, template)
     else:
-        decision, what = _check(request, session, services, user)
+        decision, what = _check(request, session, services, user, template)
     request.state.rate_limit = decision
     if not decision.allowed:
         raise ApiError(
@@ -164,13 +186,14 @@ async def enforce_rate_limit(request: Request, session: SessionDep, services: Se
         )
 
 
-def _needs_database(request: Request) -> bool:
+def _needs_database(request: Request, template: str) -> bool:
     """Counting in memory does no I/O, so it runs on the event loop; counters in the database and
-    the webhook owner's lookup go to a worker thread."""
+    the lookup of a webhook owner this process does not know go to a worker thread."""
     from shared.ratelimit import MemoryCounterStore
 
-    in_memory = isinstance(limiter_for(request.app).store, MemoryCounterStore)
-    return not in_memory or route_template(request.scope) == WEBHOOK_ROUTE
+    if not isinstance(limiter_for(request.app).store, MemoryCounterStore):
+        return True
+    return template == WEBHOOK_ROUTE and _known_webhook_owner(request) is None
 
 
 class RateLimitHeaders:

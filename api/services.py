@@ -44,6 +44,7 @@ class AppServices:
     dispatcher: Dispatcher | None = None
     notifier: EventNotifier = field(default_factory=EventNotifier)
     _engine: Engine | None = None
+    _read_engine: Engine | None = None
     _identity_cache: IdentityCache | None = None
 
     @property
@@ -53,6 +54,15 @@ class AppServices:
 
             self._engine = get_engine(self.settings.resolved_database_url)
         return self._engine
+
+    @property
+    def read_engine(self) -> Engine:
+        """The engine's autocommit twin, for requests that only read (`shared/db/read_only.py`)."""
+        if self._read_engine is None:
+            from shared.db.read_only import autocommit_engine
+
+            self._read_engine = autocommit_engine(self.engine)
+        return self._read_engine
 
     @property
     def identity_cache(self) -> IdentityCache:

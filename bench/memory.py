@@ -6,7 +6,7 @@ subprocess, with its peak memory sampled.
 Two workflows on a scratch PostgreSQL database (or --database-url): a light one (`data.map` ->
 `logic.condition`), and a browser one (`browser.goto` to a page served on 127.0.0.1, then
 `browser.extract`), which starts Chromium with one context. Reported: the worker process's peak
-RSS (from wait4), and the peak of the process tree's proportional set size (PSS, so pages shared
+RSS (VmHWM, sampled from /proc), and the peak of the process tree's proportional set size (PSS, so pages shared
 between Chromium's processes count once), sampled every 20 ms from /proc. Goals: <= 80 MB light
 (the worker's RSS), <= 400 MB with Chromium (the whole tree).
 If the browser workflow cannot run in the worker, Chromium is measured through Playwright directly
@@ -27,7 +27,9 @@ from sqlmodel import Session
 
 from bench.database import benchmark_database
 from bench.report import Row, Section, at_most, emit
+from shared.browser.launch import executable_path
 from shared.db.crud import create_workflow, ensure_local_user, queue_execution
+from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 LIGHT_GOAL_MB, BROWSER_GOAL_MB = 80.0, 400.0
@@ -80,27 +82,43 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def high_water_rss_kib(pid: int) -> int:
+    """The process's peak RSS since it started its program (VmHWM)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_sampled(command: list[str], env: dict[str, str]) -> tuple[int, float, float]:
-    """Run `command`; (exit code, its peak RSS in MB, the tree's peak PSS in MB)."""
+    """Run `command`; (exit code, its peak RSS in MB, the tree's peak PSS in MB).
+
+    The peak RSS is the process's VmHWM, sampled every 20 ms until it exits: `ru_maxrss` from
+    wait4 would count this benchmark's own memory too, which a spawned child carries until it
+    starts its program."""
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = [0]
+    peak, rss = [0], [0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], sum(pss_kib(pid) for pid in tree(process.pid)))
+            rss[0] = max(rss[0], high_water_rss_kib(process.pid))
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     stderr = process.stderr.read() if process.stderr else b""
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     done.set()
     sampler.join()
     if process.returncode != 0:
         sys.stderr.write(stderr.decode(errors="replace")[-3000:])
-    return process.returncode, usage.ru_maxrss / 1024, peak[0] / 1024
+    return process.returncode, rss[0] / 1024, peak[0] / 1024
 
 
 def worker_run(engine, url: str, definition: dict) -> tuple[int, float, float]:
@@ -116,9 +134,16 @@ def worker_run(engine, url: str, definition: dict) -> tuple[int, float, float]:
 PLAYWRIGHT_ONLY = """
 import asyncio, sys
 from playwright.async_api import async_playwright
+from shared.browser.launch import chromium_args, executable_path, tune_driver_memory, use_sandbox
+from shared.settings import Settings
 async def main():
+    settings = Settings()
+    executable, sandbox = executable_path(settings), use_sandbox(settings)
+    tune_driver_memory()
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        browser = await p.chromium.launch(
+            executable_path=executable, headless=True, chromium_sandbox=sandbox, args=chromium_args(executable, sandbox)
+        )
         context = await browser.new_context()
         page = await context.new_page()
         await page.goto(sys.argv[1])
@@ -127,6 +152,11 @@ async def main():
         await browser.close()
 asyncio.run(main())
 """
+
+
+def chromium_used() -> str:
+    """The Chromium the worker launches, as the product chooses it (shared/browser/launch.py)."""
+    return executable_path(Settings()) or "the driver's own Chromium"
 
 
 class Page(BaseHTTPRequestHandler):
@@ -186,7 +216,7 @@ def main() -> None:
                     met=at_most(tree_pss, BROWSER_GOAL_MB),
                 )
             )
-            section.notes.append(f"With Chromium: measured through {how}, /usr/bin/chromium headless.")
+            section.notes.append(f"With Chromium: measured through {how}, {chromium_used()} headless.")
     section.notes.append(
         "Light: peak RSS of `python -m worker_image` (imports, database connection, one execution). "
         "With Chromium: the peak proportional set size of the worker and all its child processes."

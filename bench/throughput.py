@@ -16,7 +16,8 @@ Then the API's read rate under the same uvicorn: authenticated `GET /api/workflo
 Processes: the product (`--processes N` starts N of them on the same database, each taking the
 deliveries of its share of the connections) and the load generator, all on the same cores. The
 products' CPU time per execution is reported too: unlike the rate, it barely depends on what else
-the machine is doing. `--profile FILE` records the (first) product with py-spy.
+the machine is doing; so are PostgreSQL's and the load generator's (bench/cpu_budget.py), the
+rest of the same two-core budget. `--profile FILE` records the (first) product with py-spy.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from bench.cpu_budget import DatabaseCpu, own_cpu_seconds
 from bench.loadgen import http_request, run_load
 from bench.report import Row, Section, at_least, emit
 from shared.db.models import Execution, StepRun
@@ -208,13 +210,17 @@ def measure(database_url: str, work: Path, args: argparse.Namespace) -> dict:
             asyncio.run(run_load("127.0.0.1", ports, lambda i: delivery(warmup_path, i), args.warmup, 4))
             wait_for_executions(engine, warmup_id, args.warmup, 60)
             profiler = profile(pids[0], args.profile) if args.profile else None
-            cpu_before = sum(map(cpu_seconds, pids))
+            database_cpu = DatabaseCpu(engine)
+            database_cpu.start()
+            cpu_before, own_before = sum(map(cpu_seconds, pids)), own_cpu_seconds()
             started = datetime.now(UTC)
             answers = asyncio.run(
                 run_load("127.0.0.1", ports, lambda i: delivery(path, i), args.executions, args.connections)
             )
             statuses = wait_for_executions(engine, workflow_id, args.executions, args.timeout)
             cpu_ms = (sum(map(cpu_seconds, pids)) - cpu_before) * 1000 / args.executions
+            loadgen_ms = (own_cpu_seconds() - own_before) * 1000 / args.executions
+            database_ms = database_cpu.stop() * 1000 / args.executions
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(30)
@@ -237,6 +243,9 @@ def measure(database_url: str, work: Path, args: argparse.Namespace) -> dict:
         "accepted_per_second": answers.per_second,
         "webhook_p50_ms": statistics.median(answers.latencies_ms),
         "cpu_ms_per_execution": cpu_ms,
+        "database_cpu_ms_per_execution": database_ms if database_cpu.enabled else None,
+        "database_sessions": database_cpu.sessions,
+        "loadgen_cpu_ms_per_execution": loadgen_ms,
         "reads_per_second": reads.per_second,
         "read_p50_ms": statistics.median(reads.latencies_ms),
     }
@@ -251,6 +260,18 @@ def database(kind: str, stack: ExitStack) -> Iterator[str]:
 
     with scratch_database(stack.enter_context(postgres_server()), prefix="fb_bench") as url:
         yield url
+
+
+def _other_cpu(result: dict) -> str:
+    parts = [f"load generator {result['loadgen_cpu_ms_per_execution']:.2f} ms"]
+    if result["database_cpu_ms_per_execution"] is not None:
+        parts.insert(
+            0,
+            f"PostgreSQL backends {result['database_cpu_ms_per_execution']:.2f} ms, "
+            f"{result['database_sessions']} connections opened",
+        )
+
+    return ", ".join(parts)
 
 
 def main() -> None:
@@ -276,7 +297,7 @@ def main() -> None:
             f"{result['seconds']:.2f} s = "
             f"{result['per_second']:.0f} executions/s (accepted {result['accepted_per_second']:.0f}/s, "
             f"webhook p50 {result['webhook_p50_ms']:.1f} ms, product CPU {result['cpu_ms_per_execution']:.2f} ms "
-            f"per execution); reads {result['reads_per_second']:.0f}/s "
+            f"per execution; {_other_cpu(result)}); reads {result['reads_per_second']:.0f}/s "
             f"(p50 {result['read_p50_ms']:.1f} ms); statuses {result['statuses']}",
             flush=True,
         )
@@ -296,6 +317,13 @@ def main() -> None:
             )
         )
         section.rows.append(Row(f"product CPU per execution ({where})", result["cpu_ms_per_execution"], "ms", goal="—"))
+        if result["database_cpu_ms_per_execution"] is not None:
+            section.rows.append(
+                Row(f"PostgreSQL CPU per execution ({where})", result["database_cpu_ms_per_execution"], "ms", goal="—")
+            )
+        section.rows.append(
+            Row(f"load generator CPU per execution ({where})", result["loadgen_cpu_ms_per_execution"], "ms", goal="—")
+        )
         section.rows.append(
             Row(
                 f"authenticated GET /api/workflows/{{id}} under uvicorn, requests/s ({where})",
@@ -311,7 +339,9 @@ def main() -> None:
         "its own connections) and the load generator (bench/loadgen.py). n8n publishes up to 220 executions/s "
         "for webhook -> Set on a 2-vCPU instance (not measured here). Product CPU per execution is the "
         "products' user + system time over the timed deliveries divided by them: 1000 / that is what one "
-        "product process could complete per second with a core to itself."
+        "product process could complete per second with a core to itself. PostgreSQL CPU is its backends' "
+        "for the scratch database over the same time (bench/cpu_budget.py); the load generator's is this "
+        "process's, its polling for finished executions included."
     )
     emit(section)
     if failed:

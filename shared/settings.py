@@ -69,7 +69,9 @@ class Settings(BaseSettings):
 
     # Browser automation (shared/browser, shared/nodes/browser.py)
     browser_executable_path: Path | None = Field(
-        default=None, description="Chromium to launch; /usr/bin/chromium when unset and present, else the driver's own"
+        default=None,
+        description="Chromium to launch; unset: Debian's chromium-headless-shell, else /usr/bin/chromium, else the "
+        "driver's own",
     )
     browser_driver: Literal["playwright", "patchright"] = Field(
         default="playwright", description="patchright: the stealth fork of Playwright (pip install patchright)"

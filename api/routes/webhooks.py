@@ -9,14 +9,13 @@ the first execution.
 A webhook can also require a signature: `X-Flowbuilder-Signature: v1=<hex HMAC-SHA256 of
 "<timestamp>.<raw body>">` with `X-Flowbuilder-Timestamp` within 5 minutes of the server's clock.
 The signing secret lives only in the owner's vault, as the hidden credential `webhook-signing.<id>`;
-`workflows.webhook_secret_ref` holds that name.
+`workflows.webhook_secret_ref` holds that name; `api/webhook_signatures.py` checks the signature.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import time
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -36,17 +36,20 @@ from api.routes.runs import dispatch_now, execution_location, require_credits, r
 from api.schemas.executions import InputRejected, WebhookAccepted, WebhookCreated, plain_json_size
 from api.services import AppServices
 from api.webhook_bodies import fields, parse_body, read_body
+from api.webhook_known import KnownHook, accept_known, known_hook, remember_hook
+from api.webhook_signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, bad_signature, check_signature
 from shared.db.crud import queue_execution
 from shared.db.execution_crud import (
     execution_by_idempotency_key,
     owned_workflow,
     workflow_by_webhook_hash,
 )
-from shared.db.models import Execution, Workflow
+from shared.db.models import Execution, User, Workflow
 from shared.db.types import utcnow
 from shared.engine.errors import CredentialNotFound
 from shared.vault.store import CredentialVault
 from shared.vault.types import SIGNING_NAME_PREFIX
+from shared.version_memo import VersionMemo
 
 router = APIRouter(tags=["webhooks"])
 
@@ -55,10 +58,6 @@ FORWARDED_HEADERS = frozenset({"content-type", "user-agent"})
 WITHHELD_HEADERS = frozenset({"x-api-key", "authorization", "cookie"})
 MAX_TOKEN_LENGTH = 128
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-TIMESTAMP_HEADER = "X-Flowbuilder-Timestamp"
-SIGNATURE_HEADER = "X-Flowbuilder-Signature"
-SIGNATURE_TOLERANCE_S = 300
-SIGNATURE_PATTERN = re.compile(r"^v1=([0-9a-fA-F]{64})$")
 
 
 class WebhookOptions(BaseModel):
@@ -83,36 +82,6 @@ def token_hash(token: str) -> str:
 
 def signing_secret_name(workflow_id: uuid.UUID) -> str:
     return f"{SIGNING_NAME_PREFIX}{workflow_id}"
-
-
-def signature(secret: str, timestamp: str, raw: bytes) -> str:
-    """The `X-Flowbuilder-Signature` value for a body sent at `timestamp` (unix seconds, as sent)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
-    return f"v1={digest}"
-
-
-def check_signature(secret: str, timestamp: str | None, presented: str | None, raw: bytes, now: float) -> None:
-    """401 naming the header at fault: missing, malformed, outside the 5-minute window, or wrong."""
-    if timestamp is None:
-        raise _bad_signature(f"this webhook requires signed deliveries: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}")
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-        raise _bad_signature(f"{TIMESTAMP_HEADER} must be unix seconds (digits only)")
-    if abs(now - int(timestamp)) > SIGNATURE_TOLERANCE_S:
-        raise _bad_signature(
-            f"{TIMESTAMP_HEADER} is more than {SIGNATURE_TOLERANCE_S} s away from the server's clock; "
-            "sign each delivery when you send it"
-        )
-    if presented is None:
-        raise _bad_signature(f"this webhook requires signed deliveries: send {SIGNATURE_HEADER}")
-    if SIGNATURE_PATTERN.match(presented.strip()) is None:
-        raise _bad_signature(f"{SIGNATURE_HEADER} must be v1=<64 hex digits of HMAC-SHA256>")
-    expected = signature(secret, timestamp, raw)
-    if not hmac.compare_digest(expected.encode(), presented.strip().lower().encode()):
-        raise _bad_signature(f"{SIGNATURE_HEADER} does not match the timestamp and body")
-
-
-def _bad_signature(message: str) -> ApiError:
-    return ApiError(401, "invalid_signature", message)
 
 
 @router.post(
@@ -185,21 +154,66 @@ def delete_webhook(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUse
     return Response(status_code=204)
 
 
-async def receive_webhook(
-    token: str, request: Request, response: Response, session: SessionDep, services: ServicesDep
-) -> WebhookAccepted:
+async def receive_webhook(token: str, request: Request, session: SessionDep, services: ServicesDep) -> Response:
     """Start a run of the workflow this token belongs to (no API key: the token is the credential).
     Answers 202 with the execution id; with a repeated `Idempotency-Key`, the first execution's id
     and `Idempotent-Replay: true`. A webhook that requires signatures answers 401 naming the header
     at fault, before anything is created."""
+    digest = token_hash(token) if len(token) <= MAX_TOKEN_LENGTH else None
+    body: bytes | ApiError | None = None
+    if digest is not None and (hook := known_hook(digest)) is not None:
+        body = await _read_or_error(request)
+        try:
+            if isinstance(body, ApiError):
+                raise body
+            key = _idempotency_key(request.headers.get("idempotency-key"))
+            payload = await _payload(request, body)
+        except ApiError:
+            pass  # the full path below answers it, checking things in its order
+        else:
+            execution_id = await run_in_threadpool(accept_known, session, services, digest, hook, payload, key)
+            if execution_id is not None:
+                return _accepted(execution_id, replayed=False)
+    return await _receive(token, request, session, services, body)
+
+
+async def _read_or_error(request: Request) -> bytes | ApiError:
+    try:
+        return await read_body(request)
+    except ApiError as exc:
+        return exc
+
+
+def _accepted(execution_id: uuid.UUID, *, replayed: bool) -> Response:
+    """The 202 itself, rendered here (the route still declares `WebhookAccepted`): a delivery is the
+    hot path, and validating a model just built from a UUID is work for nothing."""
+    headers = {"Location": execution_location(execution_id)}
+    if replayed:
+        headers["Idempotent-Replay"] = "true"
+    return JSONResponse({"execution_id": str(execution_id)}, status_code=202, headers=headers)
+
+
+async def _receive(
+    token: str, request: Request, session: Session, services: AppServices, body: bytes | ApiError | None
+) -> Response:
+    """The full path: every check in order; `body` is what `receive_webhook` already read (the
+    request's stream can be read once), or the error reading it raised."""
     workflow = await run_in_threadpool(_workflow_for_token, session, token)
     key = _idempotency_key(request.headers.get("idempotency-key"))
-    raw = await read_body(request)
+    if isinstance(body, ApiError):
+        raise body
+    raw = await read_body(request) if body is None else body
     if workflow.webhook_secret_ref is not None:
         vault = get_vault(request, services)
         secret = await run_in_threadpool(_signing_secret, vault, workflow)
         headers = request.headers
         check_signature(secret, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), raw, time.time())
+    payload = await _payload(request, raw)
+    execution, replayed = await run_in_threadpool(_accept, session, services, workflow, payload, key)
+    return _accepted(execution.id, replayed=replayed)
+
+
+async def _payload(request: Request, raw: bytes) -> dict[str, Any]:
     payload = {
         "method": request.method,
         "body": await parse_body(request, raw),
@@ -210,11 +224,7 @@ async def receive_webhook(
         plain_json_size(payload)
     except InputRejected as exc:
         raise ApiError(400, "bad_request", f"the request {exc}") from None
-    execution, replayed = await run_in_threadpool(_accept, session, services, workflow, payload, key)
-    if replayed:
-        response.headers["Idempotent-Replay"] = "true"
-    response.headers["Location"] = execution_location(execution.id)
-    return WebhookAccepted(execution_id=execution.id)
+    return payload
 
 
 for _method in WEBHOOK_METHODS:  # one route per method, so each gets its own OpenAPI operation id
@@ -242,7 +252,7 @@ def _signing_secret(vault: CredentialVault, workflow: Workflow) -> str:
     try:
         return vault.values(workflow.owner_id, workflow.webhook_secret_ref or "")["token"]
     except CredentialNotFound:
-        raise _bad_signature("this webhook's signing secret is gone; its owner must rotate the webhook") from None
+        raise bad_signature("this webhook's signing secret is gone; its owner must rotate the webhook") from None
     except STORE_ERRORS as exc:
         raise store_failed(exc) from None
 
@@ -265,27 +275,35 @@ def _accept(
             raise
         return earlier, True
     dispatch_now(session, services, [execution])
+    _remember(session, workflow)
     return execution, False
 
 
-_PLANS: dict[tuple[uuid.UUID, int], tuple[str, int]] = {}
-"""(workflow id, version) -> (lane, credit estimate) of versions that validated. A version never
-changes and the node registry is fixed for the process, so a webhook's every delivery after the
-first skips loading, validating and planning the definition."""
-MAX_PLANS = 4096
+def _remember(session: Session, workflow: Workflow) -> None:
+    """Let the next deliveries of an unsigned webhook take `api.webhook_known`'s one statement."""
+    plan = _PLANS.get(workflow.id, workflow.current_version)
+    if plan is None or workflow.webhook_secret_ref is not None or workflow.webhook_token_hash is None:
+        return
+    owner = session.get(User, workflow.owner_id)  # the rate limiter has usually loaded it already
+    if owner is not None:
+        hook = KnownHook(workflow.id, owner.id, owner.kind, workflow.current_version, plan[0], plan[1])
+        remember_hook(workflow.webhook_token_hash, hook)
+
+
+_PLANS: VersionMemo[tuple[str, int]] = VersionMemo()
+"""(lane, credit estimate) of versions that validated: a webhook's every delivery after the first
+skips loading, validating and planning the definition."""
 
 
 def _runnable_lane(session: Session, workflow: Workflow) -> str:
     """The lane of the workflow's current version; 409 (archived, invalid) and 402 as `runnable_plan`."""
-    known = _PLANS.get((workflow.id, workflow.current_version))
-    if known is None or workflow.status == "archived":
-        plan = runnable_plan(session, workflow, workflow.current_version)
-        if len(_PLANS) >= MAX_PLANS:
-            _PLANS.clear()
-        known = _PLANS[(workflow.id, workflow.current_version)] = (plan.lane, plan.credit_estimate())
-    else:
+    known = _PLANS.get(workflow.id, workflow.current_version)
+    if known is not None and workflow.status != "archived":
         require_credits(session, workflow.owner_id, known[1])
-    return known[0]
+        return known[0]
+    plan = runnable_plan(session, workflow, workflow.current_version)
+    lane, _ = _PLANS.get_or_compute(workflow.id, workflow.current_version, lambda: (plan.lane, plan.credit_estimate()))
+    return lane
 
 
 def _idempotency_key(value: str | None) -> str | None:

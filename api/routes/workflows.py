@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -173,12 +174,14 @@ def import_workflow(
 
 
 @router.get("/workflows/{workflow_id}", response_model=WorkflowPublic)
-def get_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> WorkflowPublic:
+async def get_workflow(workflow_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> WorkflowPublic:
     """One workflow with its current definition."""
-    found = crud.get_owned_workflow_with_definition(session, user.id, workflow_id)
-    if found is None:
+    # async, with the query in a worker thread: a plain `def` route costs a second hop, FastAPI
+    # validating its answer in a thread too. This is the API's most frequent request.
+    row = await run_in_threadpool(crud.owned_workflow_row, session, user.id, workflow_id)
+    if row is None:
         raise not_found("workflow")
-    return WorkflowPublic.build(*found, with_definition=True)
+    return WorkflowPublic.from_row(row)
 
 
 @router.patch("/workflows/{workflow_id}", response_model=WorkflowPublic, dependencies=[RequireFull])

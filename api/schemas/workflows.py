@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from api.schemas.alerts import FailureAlerts
 from api.schemas.common import Page
 from shared.db.models import Workflow, WorkflowVersion
+from shared.version_memo import VersionMemo
 
 EXPORT_FORMAT = "flowbuilder.workflow/v1"
 MAX_DEFINITION_BYTES = 256 * 1024
@@ -116,6 +118,18 @@ class WorkflowPublic(BaseModel):
             definition=definition if with_definition else None,
         )
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> WorkflowPublic:
+        """From `workflow_crud.owned_workflow_row`: the workflow's columns and its `definition`."""
+        definition = row["definition"] if row["definition"] is not None else {}
+        lane, credits = version_summary(row["id"], row["current_version"], definition)
+        fields = {name: row[name] for name in WORKFLOW_COLUMNS}
+        has_webhook = row["webhook_token_hash"] is not None
+        return cls(**fields, has_webhook=has_webhook, lane=lane, credit_estimate=credits, definition=definition)
+
+
+WORKFLOW_COLUMNS = tuple(name for name in WorkflowPublic.model_fields if name in Workflow.__table__.columns)
+"""The public fields that are columns of `workflow` as they are."""
 
 WorkflowsPublic = Page[WorkflowPublic]
 
@@ -189,7 +203,7 @@ class ValidationResult(BaseModel):
     credit_estimate: int | None
 
 
-_VERSION_SUMMARIES: dict[tuple[uuid.UUID, int], tuple[str | None, int | None]] = {}
+_VERSION_SUMMARIES: VersionMemo[tuple[str | None, int | None]] = VersionMemo()
 
 
 def version_summary(
@@ -197,13 +211,7 @@ def version_summary(
 ) -> tuple[str | None, int | None]:
     """`plan_summary` of a workflow's version, remembered: versions never change, so listing and
     reading workflows plan each version once per process."""
-    key = (workflow_id, version)
-    found = _VERSION_SUMMARIES.get(key)
-    if found is None:
-        if len(_VERSION_SUMMARIES) >= 4096:
-            _VERSION_SUMMARIES.clear()
-        found = _VERSION_SUMMARIES[key] = plan_summary(definition)
-    return found
+    return _VERSION_SUMMARIES.get_or_compute(workflow_id, version, lambda: plan_summary(definition))
 
 
 def plan_summary(definition: dict[str, Any] | None) -> tuple[str | None, int | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,24 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 DRIVER_MODULES = {"playwright": "playwright.async_api", "patchright": "patchright.async_api"}
+HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+DEFAULT_EXECUTABLES = (HEADLESS_SHELL, DEFAULT_CHROMIUM)
+"""Debian's `chromium-headless-shell` first: the headless-only build Playwright itself launches for
+headless runs, about 200 MB PSS with one page where the full `chromium` takes about 370 MB. The
+binary, not the /usr/bin/chromium-headless-shell wrapper, which stays behind as a shell process."""
+
+HEADLESS_SHELL_NAMES = frozenset({"chromium-headless-shell", "chrome-headless-shell", "headless_shell"})
+UNSANDBOXED_SHELL_FLAGS = ("--no-zygote", "--in-process-gpu")
+"""Without the sandbox (as root, on Fargate) no Chromium process is confined, so a separate zygote
+and GPU process isolate nothing: the headless shell runs without them, about 10 MB PSS less. Not
+for the full `chromium`: without a zygote to fork from, its renderers share fewer pages and it
+takes 40-60 MB more."""
+
+DRIVER_NODE_OPTION = "--max-semi-space-size=1"
+"""Playwright's driver is a Node.js process; V8's young generation (16 MB semi-spaces by default) is
+most of what it holds beyond its code, and a 1 MB one keeps about 12 MB off it. The driver only
+relays messages, so the extra minor collections cost nothing measurable."""
 
 CHROMIUM_FLAGS = (
     "--disable-background-networking",
@@ -30,10 +48,16 @@ CHROMIUM_FLAGS = (
     "--disable-quic",
     "--dns-prefetch-disable",
     "--metrics-recording-only",
+    "--site-per-process",
+    "--renderer-process-limit=1",
 )
 """Chromium phones home (updates, sync, metrics, safe browsing lists) unless told not to; a
 workflow's browser talks to the pages it is sent to and nothing else. QUIC is off because the
-egress proxy carries TCP only."""
+egress proxy carries TCP only.
+
+Pages are untrusted: every site gets its own renderer (site isolation, which the headless shell
+does not turn on by itself). The process limit only stops Chromium keeping a spare renderer
+warm (10-15 MB at the peak); site isolation overrides it, so a cross-site frame still gets its own."""
 
 
 def load_driver(name: str) -> ModuleType:
@@ -50,13 +74,36 @@ def load_driver(name: str) -> ModuleType:
         ) from None
 
 
+def tune_driver_memory(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Add `DRIVER_NODE_OPTION` to this process's NODE_OPTIONS, which the driver inherits when it
+    starts (as would any Node.js the process starts; the product starts no other), unless a
+    semi-space size is set there already."""
+    current = environ.get("NODE_OPTIONS", "")
+    if "--max-semi-space-size" not in current:
+        environ["NODE_OPTIONS"] = f"{current} {DRIVER_NODE_OPTION}".strip()
+
+
+def installed_chromium(candidates: Iterable[Path] = DEFAULT_EXECUTABLES) -> Path | None:
+    """The first of `candidates` that is installed."""
+    return next((path for path in candidates if path.is_file()), None)
+
+
 def executable_path(settings: Settings) -> str | None:
-    """The Chromium to launch: the setting, else Debian's when present, else the driver's own."""
+    """The Chromium to launch: the setting, else Debian's when installed, else the driver's own."""
     if settings.browser_executable_path is not None:
         if not settings.browser_executable_path.is_file():
             raise NodeError(f"browser_executable_path {settings.browser_executable_path} does not exist")
         return str(settings.browser_executable_path)
-    return str(DEFAULT_CHROMIUM) if DEFAULT_CHROMIUM.is_file() else None
+    found = installed_chromium()
+    return str(found) if found is not None else None
+
+
+def chromium_args(executable: str | None, sandbox: bool) -> list[str]:
+    """The command-line flags for `executable` (None: the driver's own Chromium)."""
+    if sandbox:
+        return list(CHROMIUM_FLAGS)
+    is_shell = executable is not None and Path(executable).name in HEADLESS_SHELL_NAMES
+    return [*CHROMIUM_FLAGS, "--no-sandbox", *(UNSANDBOXED_SHELL_FLAGS if is_shell else ())]
 
 
 def use_sandbox(settings: Settings) -> bool:
@@ -71,11 +118,12 @@ async def launch_chromium(playwright: Any, settings: Settings, proxy_url: str) -
 
     Playwright adds `<-loopback>` to the bypass list, so even loopback goes through the proxy."""
     sandbox = use_sandbox(settings)
+    executable = executable_path(settings)
     return await playwright.chromium.launch(
-        executable_path=executable_path(settings),
+        executable_path=executable,
         headless=True,
         chromium_sandbox=sandbox,
-        args=[*CHROMIUM_FLAGS, *(() if sandbox else ("--no-sandbox",))],
+        args=chromium_args(executable, sandbox),
         proxy={"server": proxy_url},
         timeout=settings.browser_launch_timeout_s * 1000,
         handle_sigint=False,

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from shared.browser.egress_proxy import EgressProxy
-from shared.browser.launch import check_endpoint, connect_remote, launch_chromium, load_driver
+from shared.browser.launch import check_endpoint, connect_remote, launch_chromium, load_driver, tune_driver_memory
 from shared.browser.route_guard import RouteGuard
 from shared.engine.errors import NodeError
 from shared.nodes.egress import EgressPolicy
@@ -74,6 +74,7 @@ class BrowserSession:
         if endpoint is not None:
             await check_endpoint(settings, endpoint)
         try:
+            tune_driver_memory()
             self._playwright = await self.driver.async_playwright().start()
             if endpoint is None:
                 self.proxy = await EgressProxy(

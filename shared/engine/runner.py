@@ -15,7 +15,7 @@ from shared.engine.planner import Plan, StepOutcome, build_plan
 from shared.engine.recorder import EventListener, Recorder, utcnow
 from shared.engine.redaction import Redactor, RegisteringCredentials
 from shared.engine.step import StepExecution, StepResult
-from shared.engine.store import ExecutionRecord, ExecutionStore, ExecutionWrite, StepWrite
+from shared.engine.store import ClaimedExecution, ExecutionRecord, ExecutionStore, ExecutionWrite, StepWrite
 from shared.engine.templating import TemplateEngine, TemplateLimits
 from shared.engine.validation import DefinitionInvalid, parse_definition
 
@@ -106,18 +106,23 @@ class WorkflowRunner:
         """Stop starting steps (e.g. on SIGTERM); `run` returns `interrupted` once running steps end."""
         self._draining = True
 
-    async def run(self, execution_id: uuid.UUID) -> RunOutcome:
-        record = self.store.load(execution_id)
+    async def run(self, execution_id: uuid.UUID, claimed: ClaimedExecution | None = None) -> RunOutcome:
+        """Run a claimed execution; `claimed` is what `ExecutionStore.claim_and_load` read (else it is read here)."""
+        if claimed is None:
+            store = self.store
+            claimed = ClaimedExecution(
+                store.load(execution_id), store.last_seq(execution_id), store.step_records(execution_id)
+            )
+        record, prior = claimed.record, claimed.steps
         redactor = Redactor()
         recorder = Recorder(
             self.store,
             execution_id,
-            self.store.last_seq(execution_id),
+            claimed.last_seq,
             self.listeners,
             deferred_flush_s=self.settings.deferred_flush_ms / 1000,
             redactor=redactor,
         )
-        prior = self.store.step_records(execution_id)
         recorder.event("run_started", {"attempt": record.attempt, "trigger": record.trigger, "resumed": bool(prior)})
         clock = time.perf_counter()
         try:

@@ -33,6 +33,16 @@ class StepRecord:
     credits: int
 
 
+@dataclass(frozen=True)
+class ClaimedExecution:
+    """What a run starts from, read by the claim itself: the record, the last event's `seq` and
+    the steps of earlier attempts (both empty for a first attempt)."""
+
+    record: ExecutionRecord
+    last_seq: int = 0
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+
+
 @dataclass
 class StepWrite:
     node_id: str
@@ -76,6 +86,11 @@ class ExecutionStore(Protocol):
 
     def claim(self, execution_id: uuid.UUID, worker_id: str) -> bool:
         """`queued` -> `running` as one conditional update; False when someone else has it."""
+        ...
+
+    def claim_and_load(self, execution_id: uuid.UUID, worker_id: str) -> ClaimedExecution | None:
+        """`claim`, and what `load`, `last_seq` and `step_records` would read, in one go; None when
+        someone else has it."""
         ...
 
     def step_records(self, execution_id: uuid.UUID) -> dict[str, StepRecord]: ...

@@ -200,15 +200,15 @@ class LocalWorkerPool:
     async def _claim_and_run(self, message: QueueMessage) -> None:
         execution_id = message.execution_id
         try:
-            claimed = self.store.claim(execution_id, self.worker_id)  # this thread's loop runs nothing else
+            claimed = self.store.claim_and_load(execution_id, self.worker_id)  # this thread's loop runs nothing else
         except Exception:
             logger.exception("execution %s: could not claim it; the message is dropped", execution_id)
             return
-        if not claimed:
+        if claimed is None:
             logger.info("execution %s: not queued (a duplicate or stale message); dropped", execution_id)
             return
         try:
-            outcome = await self.runner.run(execution_id)
+            outcome = await self.runner.run(execution_id, claimed)
         except asyncio.CancelledError:
             await asyncio.shield(asyncio.to_thread(hand_back, self.engine, execution_id))
             raise

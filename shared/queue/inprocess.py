@@ -10,6 +10,11 @@ from shared.queue.messages import QueueMessage
 
 
 class InProcessQueue:
+    stamps_on_insert = True
+    """Its messages live and die with this process, whose next start puts its queued executions
+    back in the outbox: an execution may be written already stamped `dispatched_at`, and put on the
+    queue after its commit (see `api.webhook_known`)."""
+
     def __init__(self) -> None:
         self._queue: queue.Queue[QueueMessage] = queue.Queue()
 

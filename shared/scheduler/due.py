@@ -31,6 +31,7 @@ from shared.db.types import UTCDateTime
 from shared.identity.guests import trial_ended_at
 from shared.scheduler import pg_batch
 from shared.scheduling import CronSchedule, DueRuns, plan_due_runs
+from shared.version_memo import VersionMemo
 
 logger = logging.getLogger("flowbuilder.scheduler")
 
@@ -40,8 +41,7 @@ executions = Execution.__table__
 users = User.__table__
 
 INSERT_CHUNK = 500  # rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
-_FACTS_CACHE_SIZE = 100_000
-_facts: dict[tuple[uuid.UUID, int], tuple[str, int]] = {}
+_facts: VersionMemo[tuple[str, int]] = VersionMemo(max_entries=100_000)
 
 
 @dataclass
@@ -214,15 +214,8 @@ def _advance(conn: Connection, next_run: Mapping[uuid.UUID, datetime | None]) ->
 
 
 def version_facts(workflow_id: uuid.UUID, version: int, definition: Any) -> tuple[str, int]:
-    """(lane, credit estimate) of a workflow version, cached per (workflow, version)."""
-    key = (workflow_id, version)
-    facts = _facts.get(key)
-    if facts is None:
-        facts = _facts_of(definition)
-        if len(_facts) >= _FACTS_CACHE_SIZE:
-            _facts.clear()
-        _facts[key] = facts
-    return facts
+    """(lane, credit estimate) of a workflow version, kept per (workflow, version)."""
+    return _facts.get_or_compute(workflow_id, version, lambda: _facts_of(definition))
 
 
 def _facts_of(definition: Any) -> tuple[str, int]:

@@ -15,14 +15,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, Any
 
 from shared.vault.types import StoredValues
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 VERSION = 1
 SALT_BYTES = 16
@@ -81,6 +79,12 @@ class LocalBackend:
             return self._master
 
     def _aead(self, salt: bytes) -> AESGCM:
+        """`cryptography` is imported here, on first use: every worker builds a backend, and most
+        runs never open a credential (its native module is about 8 MB of a light worker's memory)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
         hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=HKDF_INFO)
         return AESGCM(hkdf.derive(self._master_key()))
 
@@ -98,8 +102,11 @@ class LocalBackend:
         header, nonce, sealed = blob[:header_end], blob[header_end:nonce_end], blob[nonce_end:]
         if len(nonce) != NONCE_BYTES or not sealed:
             raise VaultDecryptError(f"credential {name!r}: the ciphertext is truncated")
+        aead = self._aead(header[1:])
+        from cryptography.exceptions import InvalidTag
+
         try:
-            plaintext = self._aead(header[1:]).decrypt(nonce, sealed, associated_data(header, owner_id, name))
+            plaintext = aead.decrypt(nonce, sealed, associated_data(header, owner_id, name))
         except InvalidTag:
             raise VaultDecryptError(f"credential {name!r} could not be decrypted (damaged or moved)") from None
         return json.loads(plaintext)

@@ -4,7 +4,6 @@ counters in PostgreSQL, and 30 concurrent requests alternating between them let 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from shared.db.migrate import upgrade
 from shared.db.models import User
 from shared.db.session import create_db_engine
 from shared.identity.api_keys import issue_api_key
+from tests.support.dev_server import free_port
 from tests.support.postgres import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +36,6 @@ UVICORN = (
     "--log-level",
     "warning",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,9 @@ def test_throughput_counts_every_webhook_execution_once(backend):
     [section] = parse(output)
     assert section.rows[0].ours > 0
     assert section.notes[0] == f"{backend}: 30 deliveries over 4 connections: none lost or duplicated."
+    measures = [row.measure for row in section.rows]
+    assert f"load generator CPU per execution ({backend}, 1 product process)" in measures
+    assert (f"PostgreSQL CPU per execution ({backend}, 1 product process)" in measures) == (backend == "postgresql")
 
 
 def test_memory_reports_the_light_workers_peak(database_urls):

@@ -5,26 +5,17 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.support.dev_server import dev_command, free_port, wait_until_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class DevServer:
@@ -33,7 +24,7 @@ class DevServer:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWBUILDER_")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "dev", "--port", str(self.port), "--data-dir", str(data_dir)],
+            dev_command(self.port, data_dir),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -52,16 +43,7 @@ class DevServer:
         return "\n".join(self.lines)
 
     def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"the dev server exited early:\n{self.output()}"
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"the dev server never became healthy:\n{self.output()}")
+        wait_until_healthy(self.url, self.process, self.output)
 
     def printed_key(self) -> str:
         for line in self.lines:

@@ -94,3 +94,46 @@ async def test_only_a_queued_execution_can_be_claimed(harness):
     with harness.engine.connect() as conn:
         owner = conn.execute(sa.select(Execution.__table__.c.worker_id).where(Execution.__table__.c.id == execution_id))
         assert owner.scalar() == "worker-1"
+
+
+async def test_claim_and_load_resumes_like_a_claim_then_a_run(harness, server):
+    server.route("/a", Reply(body={"from": "a"}))
+    server.route("/b", lambda request: Reply(body={"from": "b"}, delay_s=0.5 if calls(server, "/b") == 1 else 0))
+    server.route("/c", Reply(body={"from": "c"}))
+    execution_id = harness.queue(http_chain(server))
+    await crash_during(harness, execution_id, server, "/b")
+    seq_before = max(e.seq for e in event_rows(harness.engine, execution_id))
+    requeue(harness.engine, execution_id)
+
+    claimed = harness.store.claim_and_load(execution_id, "worker-2")
+    outcome = await harness.runner().run(execution_id, claimed)
+
+    assert (claimed.record.attempt, claimed.last_seq) == (2, seq_before)
+    assert claimed.steps["a"].status == "succeeded" and claimed.steps["a"].output["body"] == {"from": "a"}
+    assert outcome.status == "succeeded" and outcome.steps["a"].reused
+    assert (calls(server, "/a"), calls(server, "/b"), calls(server, "/c")) == (1, 2, 1)
+    events = event_rows(harness.engine, execution_id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    row = execution_row(harness.engine, execution_id)
+    assert (row.status, row.worker_id, row.credits_used) == ("succeeded", "worker-2", 3)
+
+
+async def test_claim_and_load_of_a_first_attempt_reads_the_definition_and_input(harness):
+    definition = {"nodes": [{"id": "a", "type": "test.echo"}]}
+    execution_id = harness.queue(definition, {"n": 7})
+
+    claimed = harness.store.claim_and_load(execution_id, "worker-1")
+
+    assert (claimed.record.definition, claimed.record.input) == (definition, {"n": 7})
+    assert (claimed.record.status, claimed.record.attempt, claimed.last_seq, claimed.steps) == ("running", 1, 0, {})
+    assert claimed.record.started_at is not None
+    row = execution_row(harness.engine, execution_id)
+    assert (row.status, row.worker_id) == ("running", "worker-1")
+
+
+async def test_claim_and_load_takes_only_a_queued_execution(harness):
+    execution_id = harness.queue({"nodes": [{"id": "a", "type": "test.echo"}]})
+
+    assert harness.store.claim_and_load(execution_id, "worker-1") is not None
+    assert harness.store.claim_and_load(execution_id, "worker-2") is None
+    assert execution_row(harness.engine, execution_id).worker_id == "worker-1"

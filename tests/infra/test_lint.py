@@ -59,7 +59,14 @@ def test_worker_image_runs_the_worker_entry_as_a_non_root_user():
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     assert instructions[-1] == 'ENTRYPOINT ["python", "-m", "worker_image"]'
-    assert "apt-get install -y --no-install-recommends chromium" in dockerfile
+    assert "apt-get install -y --no-install-recommends chromium-headless-shell" in dockerfile
+
+
+def test_worker_image_launches_the_headless_shell_it_installs():
+    from shared.browser.launch import HEADLESS_SHELL
+
+    dockerfile = (REPO_ROOT / "Dockerfile.worker").read_text()
+    assert f"FLOWBUILDER_BROWSER_EXECUTABLE_PATH={HEADLESS_SHELL} " in dockerfile
 
 
 def test_image_build_context_leaves_out_environments_and_outputs():

@@ -125,11 +125,11 @@ def test_a_crashing_execution_is_failed_and_the_pool_carries_on(engine, queue, p
     crashing, healthy = queued(engine), queued(engine)
     run = pool.runner.run
 
-    async def crash_one(execution_id):
+    async def crash_one(execution_id, claimed=None):
         if execution_id == crashing:
             await asyncio.sleep(0)
             raise RuntimeError("the run blew up")
-        return await run(execution_id)
+        return await run(execution_id, claimed)
 
     monkeypatch.setattr(pool.runner, "run", crash_one)
 

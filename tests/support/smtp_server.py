@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -11,6 +10,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.support.dev_server import free_port
 
 
 @dataclass
@@ -50,12 +51,6 @@ class RecordingSmtp:
             if self.users.get(user) == password:
                 return AuthResult(success=True, auth_data=user)
         return AuthResult(success=False, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_smtp(

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.dev_server import dev_command, free_port, wait_until_healthy
 from tests.support.http_server import RecordingServer, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +34,6 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
 ]
 CLERK_ISSUER = "https://clerk.flowbuilder.test"
-STARTUP_TIMEOUT_S = 60
 BUILD_INPUTS = ("src", "public", "index.html", "package.json", "package-lock.json", "vite.config.ts", "tsconfig.json")
 
 
@@ -74,12 +71,6 @@ def web_dist() -> Path:
     return DIST
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class DevServer:
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
         self.port = free_port()
@@ -87,7 +78,7 @@ class DevServer:
         self.data_dir = data_dir
         self.log = open(data_dir.parent / "dev.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "dev", "--port", str(self.port), "--data-dir", str(data_dir)],
+            dev_command(self.port, data_dir),
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -95,16 +86,7 @@ class DevServer:
         )
 
     def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"the dev server exited early:\n{self.output()[-3000:]}"
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail("the dev server never became healthy")
+        wait_until_healthy(self.url, self.process, self.output)
 
     def output(self) -> str:
         self.log.flush()

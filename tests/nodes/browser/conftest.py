@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from shared.artifacts import LocalArtifactStore
+from shared.browser.launch import installed_chromium
 from shared.browser.session import BrowserSession
 from shared.db.crud import create_workflow, queue_execution
 from shared.db.models import User
@@ -27,10 +28,11 @@ from shared.settings import Settings
 from shared.vault import InMemoryCredentialProvider
 from tests.support.http_server import RecordingServer, Reply
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = installed_chromium()
+"""What the product launches by default: Debian's chromium-headless-shell, else its chromium."""
 
-if not CHROMIUM.is_file():
-    pytest.skip("the browser tests need Debian's chromium at /usr/bin/chromium", allow_module_level=True)
+if CHROMIUM is None:
+    pytest.skip("the browser tests need Debian's chromium-headless-shell or chromium", allow_module_level=True)
 
 
 def page(body: str, title: str = "Test page", head: str = "") -> Reply:
