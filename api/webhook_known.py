@@ -6,8 +6,9 @@ workflow and its owner, the version and that version's lane and credit estimate)
 token inserts its execution with `INSERT ... SELECT` from the workflow row, under conditions that
 re-check everything the full path checks against the database: the token is still this
 workflow's, the workflow is not archived, its current version is still the known one, it still
-needs no signature, and the owner's balance covers the estimate. When a condition fails nothing is
-written and the delivery takes the full path, which answers as it always did (404, 409, 402, 401).
+needs no signature, the owner's balance covers the estimate, and the owner is not a guest whose
+trial has ended. When a condition fails nothing is written and the delivery takes the full path,
+which answers as it always did (404, 409, 402, 403, 401).
 So the entry is only a hint: a token rotated, or a workflow archived, in another process is seen
 at once.
 
@@ -33,6 +34,7 @@ from sqlmodel import Session
 from api.services import AppServices
 from shared.db.models import Execution, User, Workflow
 from shared.db.types import new_id, utcnow
+from shared.identity.guests import trial_ended_at
 from shared.queue.messages import QueueMessage
 
 MAX_KNOWN_HOOKS = 4096
@@ -99,6 +101,7 @@ def accept_known(
         "lane": hook.lane,
         "queued_at": now,
         "dispatched_at": now if stamped else None,
+        "now": now,
     }
     try:
         inserted = _insert(session, services, values)
@@ -181,6 +184,7 @@ def _insert_from_workflow() -> sa.Insert:
             workflows.c.status != "archived",
             workflows.c.webhook_secret_ref.is_(None),
             users.c.credits >= bound("estimate", users.c.credits),
+            sa.not_(trial_ended_at(bound("now", users.c.trial_expires_at))),
         )
     )
     return executions.insert().from_select(list(columns), source).returning(executions.c.id)

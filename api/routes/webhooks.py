@@ -264,6 +264,7 @@ def _accept(
         earlier = execution_by_idempotency_key(session, workflow.id, key)
         if earlier is not None:
             return earlier, True
+    _refuse_ended_trial(session, workflow.owner_id)
     lane = _runnable_lane(session, workflow)
     try:
         execution = queue_execution(session, workflow, trigger="webhook", input=payload, lane=lane, idempotency_key=key)
@@ -277,6 +278,17 @@ def _accept(
     dispatch_now(session, services, [execution])
     _remember(session, workflow)
     return execution, False
+
+
+def _refuse_ended_trial(session: Session, owner_id: uuid.UUID) -> None:
+    """A guest's webhooks stop with their trial, like their schedules and API runs."""
+    from shared.identity.guests import trial_has_ended
+
+    owner = session.get(User, owner_id)
+    if owner is not None and trial_has_ended(owner):
+        raise ApiError(
+            403, "trial_expired", "this webhook's owner is a guest whose trial has ended: they must sign in to run it"
+        )
 
 
 def _remember(session: Session, workflow: Workflow) -> None:

@@ -74,7 +74,8 @@ async def execute_message(
     handed back at the latest; draining starts `drain_s` before it, or when `stop` is set."""
     execution_id = message.execution_id
     store = SqlExecutionStore(engine)
-    if not await asyncio.to_thread(store.claim, execution_id, worker_id):
+    claimed = await asyncio.to_thread(store.claim_and_load, execution_id, worker_id)
+    if claimed is None:
         logger.info("execution %s: not queued (a duplicate or stale message); dropped", execution_id)
         return WorkerResult(execution_id, "dropped")
     drain_s = settings.worker_drain_deadline_s if drain_s is None else drain_s
@@ -87,7 +88,7 @@ async def execute_message(
         artifacts=artifacts or artifact_store(settings, engine),
     )
     heartbeat = asyncio.create_task(_beat_forever(engine, execution_id, worker_id, heartbeat_s))
-    run = asyncio.create_task(runner.run(execution_id))
+    run = asyncio.create_task(runner.run(execution_id, claimed))
     try:
         outcome = await _run_until_stopped(run, runner, stop or asyncio.Event(), deadline, drain_s)
     except Exception as exc:

@@ -302,3 +302,28 @@ def test_a_hook_of_an_archived_workflow_is_409(anonymous, engine, hook):
 
     assert anonymous.post(path).status_code == 409
     assert executions_of(engine, workflow_id) == []
+
+
+def test_a_guests_webhook_stops_with_the_trial(caller, anonymous, engine, hook):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.db.models import User
+
+    workflow_id, path = hook
+
+    def set_trial(expires_at: datetime) -> None:
+        with Session(engine) as session:
+            owner = session.get(User, caller.user_id)
+            owner.kind, owner.trial_expires_at = "guest", expires_at
+            session.add(owner)
+            session.commit()
+
+    set_trial(datetime.now(UTC) + timedelta(days=1))
+    assert [anonymous.post(path).status_code for _ in range(2)] == [202, 202]  # the second is a known hook
+    set_trial(datetime.now(UTC) - timedelta(seconds=1))
+
+    refused = anonymous.post(path)
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "trial_expired"
+    assert len(executions_of(engine, workflow_id)) == 2
