@@ -51,7 +51,9 @@ def claim_and_load_postgresql(engine: Engine, execution_id: uuid.UUID, worker_id
     if row is None:
         return None
     step_rows = row["steps"] or []
-    return ClaimedExecution(_record(row), row["last_seq"] or 0, {s["node_id"]: _step(s) for s in step_rows})
+    return ClaimedExecution(
+        execution_record(row), row["last_seq"] or 0, {s["node_id"]: step_record(s) for s in step_rows}
+    )
 
 
 def claim_and_load_sqlite(engine: Engine, execution_id: uuid.UUID, worker_id: str) -> ClaimedExecution | None:
@@ -63,7 +65,7 @@ def claim_and_load_sqlite(engine: Engine, execution_id: uuid.UUID, worker_id: st
         row = conn.execute(load, {"execution_id": execution_id}).mappings().one()
         seq = conn.execute(last_seq, {"execution_id": execution_id}).scalar()
         found = conn.execute(step_rows, {"execution_id": execution_id}).mappings()
-        return ClaimedExecution(_record(row), seq or 0, {s["node_id"]: _step(s) for s in found})
+        return ClaimedExecution(execution_record(row), seq or 0, {s["node_id"]: step_record(s) for s in found})
 
 
 def autocommit_row(engine: Engine, sql: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -117,7 +119,7 @@ def _sqlite_statements() -> tuple[sa.Update, sa.Select, sa.Select, sa.Select]:
     return claim, load, last_seq, step_rows
 
 
-def _record(row: Any) -> ExecutionRecord:
+def execution_record(row: Any) -> ExecutionRecord:
     """A version row that is gone reads as an empty definition: the run then fails as invalid."""
     return ExecutionRecord(
         id=row["id"],
@@ -133,7 +135,7 @@ def _record(row: Any) -> ExecutionRecord:
     )
 
 
-def _step(row: Any) -> StepRecord:
+def step_record(row: Any) -> StepRecord:
     return StepRecord(
         node_id=row["node_id"],
         node_type=row["node_type"],

@@ -42,18 +42,7 @@ class SqlExecutionStore:
             row = conn.execute(query).mappings().first()
         if row is None:
             raise ExecutionNotFound(str(execution_id))
-        return ExecutionRecord(
-            id=row["id"],
-            workflow_id=row["workflow_id"],
-            owner_id=row["owner_id"],
-            version=row["version"],
-            definition=row["definition"],
-            input=row["input"] or {},
-            status=row["status"],
-            attempt=row["attempt"],
-            trigger=row["trigger"],
-            started_at=row["started_at"],
-        )
+        return execution_claim.execution_record(row)
 
     def claim(self, execution_id: uuid.UUID, worker_id: str) -> bool:
         now = datetime.now(UTC)
@@ -78,18 +67,7 @@ class SqlExecutionStore:
     def step_records(self, execution_id: uuid.UUID) -> dict[str, StepRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(steps).where(steps.c.execution_id == execution_id)).mappings()
-            return {
-                row["node_id"]: StepRecord(
-                    node_id=row["node_id"],
-                    node_type=row["node_type"],
-                    status=row["status"],
-                    attempt=row["attempt"],
-                    output=row["output"],
-                    error=row["error"],
-                    credits=row["credits"],
-                )
-                for row in rows
-            }
+            return {row["node_id"]: execution_claim.step_record(row) for row in rows}
 
     def last_seq(self, execution_id: uuid.UUID) -> int:
         with self.engine.connect() as conn:
