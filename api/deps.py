@@ -55,7 +55,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     pool): a worker thread's job then."""
     services = services_of(request)
     if reads_only(request):
-        reader = read_only_session(services.read_engine)
+        reader = read_only_session(services.autocommit_engine)
         try:
             yield reader
         finally:

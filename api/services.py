@@ -44,7 +44,7 @@ class AppServices:
     dispatcher: Dispatcher | None = None
     notifier: EventNotifier = field(default_factory=EventNotifier)
     _engine: Engine | None = None
-    _read_engine: Engine | None = None
+    _autocommit_engine: Engine | None = None
     _identity_cache: IdentityCache | None = None
 
     @property
@@ -56,13 +56,14 @@ class AppServices:
         return self._engine
 
     @property
-    def read_engine(self) -> Engine:
-        """The engine's autocommit twin, for requests that only read (`shared/db/read_only.py`)."""
-        if self._read_engine is None:
+    def autocommit_engine(self) -> Engine:
+        """The engine's autocommit twin, sharing its pool: for requests that only read
+        (`shared/db/read_only.py`) and for single statements that need no transaction."""
+        if self._autocommit_engine is None:
             from shared.db.read_only import autocommit_engine
 
-            self._read_engine = autocommit_engine(self.engine)
-        return self._read_engine
+            self._autocommit_engine = autocommit_engine(self.engine)
+        return self._autocommit_engine
 
     @property
     def identity_cache(self) -> IdentityCache:

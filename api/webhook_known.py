@@ -27,7 +27,6 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -132,7 +131,7 @@ def _insert(session: Session, services: AppServices, values: dict[str, Any]) -> 
     round trips)."""
     statement = _insert_from_workflow()
     if not session.in_transaction():
-        with _autocommit(services.engine).connect() as conn:
+        with services.autocommit_engine.connect() as conn:
             return conn.execute(statement, values).first() is not None
     try:
         inserted = session.execute(statement, values).first() is not None
@@ -144,11 +143,6 @@ def _insert(session: Session, services: AppServices, values: dict[str, Any]) -> 
     else:
         session.rollback()
     return inserted
-
-
-@lru_cache(maxsize=8)
-def _autocommit(engine: Engine) -> Engine:
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @lru_cache(maxsize=1)
